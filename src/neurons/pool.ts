@@ -1,0 +1,120 @@
+/**
+ * Single-spike max pooling (SPEC §5): a pool neuron spikes in the first bin in which any conv
+ * neuron of its window spikes, and never again in the sample. Pooling is per map.
+ */
+import type { Connectivity, LayerCounts, PresynapticLayer, SpikeLog } from './layer.js';
+import { createSpikeLog } from './layer.js';
+import type { ResolvedPoolLayer } from './network.js';
+
+/** Build the conv-neuron → pool-neuron connectivity (windows may overlap when stride < size). */
+export function poolConnectivity(spec: ResolvedPoolLayer): Connectivity {
+  const { channels, height: inH, width: inW } = spec.inShape;
+  const { height: outH, width: outW } = spec.outShape;
+  const start = new Int32Array(channels * inH * inW + 1);
+  const targets: number[] = [];
+  for (let c = 0; c < channels; c++) {
+    for (let y = 0; y < inH; y++) {
+      for (let x = 0; x < inW; x++) {
+        start[(c * inH + y) * inW + x] = targets.length;
+        for (let py = 0; py < outH; py++) {
+          const y0 = py * spec.stride - spec.padding;
+          if (y < y0 || y >= y0 + spec.kernelSize) continue;
+          for (let px = 0; px < outW; px++) {
+            const x0 = px * spec.stride - spec.padding;
+            if (x < x0 || x >= x0 + spec.kernelSize) continue;
+            targets.push((c * outH + py) * outW + px);
+          }
+        }
+      }
+    }
+  }
+  start[channels * inH * inW] = targets.length;
+  const target = Int32Array.from(targets);
+  return { start, target, payload: new Int32Array(target.length) };
+}
+
+export class PoolLayer implements PresynapticLayer {
+  readonly outShape;
+  readonly spikes: SpikeLog;
+  readonly counts: LayerCounts = { spikes: 0, synapticEvents: 0, fanoutEvents: 0 };
+  private readonly connectivity: Connectivity;
+  private readonly firedSample: Uint32Array;
+  private readonly fireTime: Float64Array;
+  private readonly pendingBin: Uint32Array;
+  private readonly pending: Int32Array;
+  private pendingCount = 0;
+  private sample = 0;
+  private binSerial = 0;
+  private binTime = Number.NaN;
+
+  constructor(
+    readonly spec: ResolvedPoolLayer,
+    readonly restV: number,
+    readonly resetV: number,
+  ) {
+    this.outShape = spec.outShape;
+    const n = spec.outShape.channels * spec.outShape.height * spec.outShape.width;
+    this.connectivity = poolConnectivity(spec);
+    this.firedSample = new Uint32Array(n);
+    this.fireTime = new Float64Array(n);
+    this.pendingBin = new Uint32Array(n);
+    this.pending = new Int32Array(n);
+    this.spikes = createSpikeLog(n);
+  }
+
+  beginSample(sample: number): void {
+    this.sample = sample;
+    this.binTime = Number.NaN;
+    this.pendingCount = 0;
+    this.spikes.count = 0;
+    this.counts.spikes = 0;
+    this.counts.synapticEvents = 0;
+    this.counts.fanoutEvents = 0;
+  }
+
+  /** Deliver a conv spike; returns true when it opens a new bin for this layer. */
+  deliver(src: number, time: number): boolean {
+    let opened = false;
+    if (time !== this.binTime) {
+      this.binTime = time;
+      this.binSerial = (this.binSerial + 1) >>> 0;
+      this.pendingCount = 0;
+      opened = true;
+    }
+    const { start, target } = this.connectivity;
+    const end = start[src + 1];
+    this.counts.fanoutEvents += end - start[src];
+    for (let k = start[src]; k < end; k++) {
+      const j = target[k];
+      if (this.firedSample[j] === this.sample) continue;
+      this.counts.synapticEvents++;
+      if (this.pendingBin[j] !== this.binSerial) {
+        this.pendingBin[j] = this.binSerial;
+        this.pending[this.pendingCount++] = j;
+      }
+    }
+    return opened;
+  }
+
+  /** End the bin: every pool neuron that received a spike in it fires. Returns the first new spike's index. */
+  closeBin(_learn: boolean): number {
+    const log = this.spikes;
+    const first = log.count;
+    for (let i = 0; i < this.pendingCount; i++) {
+      const j = this.pending[i];
+      this.firedSample[j] = this.sample;
+      this.fireTime[j] = this.binTime;
+      log.neuron[log.count] = j;
+      log.time[log.count] = this.binTime;
+      log.count++;
+    }
+    this.pendingCount = 0;
+    this.counts.spikes = log.count;
+    return first;
+  }
+
+  /** v_reset from the bin of its spike on, v_rest before. */
+  potentialAt(neuron: number, time: number): number {
+    return this.firedSample[neuron] === this.sample && this.fireTime[neuron] <= time ? this.resetV : this.restV;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Winner-take-all selection for VDSP (SPEC §4), as a pure function over typed arrays.
+ *
+ * In a bin where a conv layer spiked, up to K winners are picked one after another: the allowed
+ * candidate with the largest potential (ties: lowest flat index map·H·W + y·W + x). A winner
+ * forbids, for the rest of the sample, every other map within square radius r of its position
+ * and every position of its own map. Repeated arg-max over the remaining candidates is the
+ * same as one pass over the candidates sorted by (V desc, flat index asc) that skips forbidden
+ * ones, which is what this does.
+ */
+
+/** The per-sample inhibition state of a layer's winner selection. */
+export interface WinnerMask {
+  /** 1 where a map already had a winner in this sample. */
+  readonly mapUsed: Uint8Array;
+  /** Rows of this sample's winners so far. */
+  readonly winnerY: Int32Array;
+  /** Columns of this sample's winners so far. */
+  readonly winnerX: Int32Array;
+  /** How many winners this sample has had. */
+  count: number;
+}
+
+export function createWinnerMask(maps: number): WinnerMask {
+  return { mapUsed: new Uint8Array(maps), winnerY: new Int32Array(maps), winnerX: new Int32Array(maps), count: 0 };
+}
+
+export function resetWinnerMask(mask: WinnerMask): void {
+  mask.mapUsed.fill(0);
+  mask.count = 0;
+}
+
+/** Whether neuron (map, y, x) may still become a winner in this sample. */
+export function isAllowed(mask: WinnerMask, map: number, y: number, x: number, radius: number): boolean {
+  if (mask.mapUsed[map] !== 0) return false;
+  for (let i = 0; i < mask.count; i++) {
+    if (Math.abs(mask.winnerY[i] - y) <= radius && Math.abs(mask.winnerX[i] - x) <= radius) return false;
+  }
+  return true;
+}
+
+/**
+ * Select this bin's winners among the candidates (the neurons that spiked in the bin, with
+ * their potentials before reset) and record them in `mask`.
+ *
+ * @param candidateV potential of each candidate
+ * @param candidateNeuron flat index map·H·W + y·W + x of each candidate
+ * @param first index of the first candidate of the bin in the two arrays
+ * @param end one past the last
+ * @param order scratch, at least end − first long
+ * @param out receives the winners' flat indices in the order chosen
+ * @returns the number of winners written to `out`
+ */
+export function selectWinners(
+  candidateV: Float64Array,
+  candidateNeuron: Int32Array,
+  first: number,
+  end: number,
+  height: number,
+  width: number,
+  maxWinners: number,
+  radius: number,
+  mask: WinnerMask,
+  order: Int32Array,
+  out: Int32Array,
+): number {
+  const n = end - first;
+  // Insertion sort of candidate indices by (V desc, flat asc): bins hold a few dozen spikes.
+  for (let i = 0; i < n; i++) {
+    const idx = first + i;
+    const v = candidateV[idx];
+    const flat = candidateNeuron[idx];
+    let j = i - 1;
+    while (j >= 0) {
+      const o = order[j];
+      const ov = candidateV[o];
+      if (ov > v || (ov === v && candidateNeuron[o] < flat)) break;
+      order[j + 1] = o;
+      j--;
+    }
+    order[j + 1] = idx;
+  }
+  const mapSize = height * width;
+  let winners = 0;
+  for (let i = 0; i < n && winners < maxWinners; i++) {
+    const flat = candidateNeuron[order[i]];
+    const map = (flat / mapSize) | 0;
+    const pos = flat - map * mapSize;
+    const y = (pos / width) | 0;
+    const x = pos - y * width;
+    if (!isAllowed(mask, map, y, x, radius)) continue;
+    out[winners++] = flat;
+    mask.mapUsed[map] = 1;
+    mask.winnerY[mask.count] = y;
+    mask.winnerX[mask.count] = x;
+    mask.count++;
+  }
+  return winners;
+}
