@@ -8,6 +8,7 @@
  * reach the next layer in the same bin. A layer that receives nothing in a bin does no work.
  */
 import { ConvLayer } from '../neurons/conv.js';
+import type { KernelChoice } from '../neurons/kernels/integrate.js';
 import { InputLayer } from '../neurons/input.js';
 import { PoolLayer } from '../neurons/pool.js';
 import type { LayerCounts, SpikeLog } from '../neurons/layer.js';
@@ -57,6 +58,16 @@ export function denseMacs(net: ResolvedNetwork, layerIndex: number): number {
   }
 }
 
+/** How to build an engine. */
+export interface EngineOptions {
+  /** Initial weights of each conv layer, in network order (copied); missing entries are drawn. */
+  weights?: readonly (ArrayLike<number> | undefined)[];
+  /** Generator for the weights not given (required when some are missing). */
+  random?: SeededRandom;
+  /** Conv integration kernel. Default `'auto'`: WebAssembly SIMD where available, else JavaScript. */
+  kernel?: KernelChoice;
+}
+
 export class Engine {
   readonly input: InputLayer;
   /** `hidden[i]` simulates `network.layers[i + 1]`. */
@@ -67,13 +78,9 @@ export class Engine {
   private lastSimulated = 0;
   private lastLearning = false;
 
-  /**
-   * @param weights initial weights of each conv layer, in network order (copied); missing
-   *   entries are drawn by {@link initialWeights} from `random`
-   */
   constructor(
     readonly network: ResolvedNetwork,
-    options: { weights?: readonly (ArrayLike<number> | undefined)[]; random?: SeededRandom } = {},
+    options: EngineOptions = {},
   ) {
     this.input = new InputLayer(network);
     const hidden: HiddenLayer[] = [];
@@ -92,7 +99,7 @@ export class Engine {
           } else {
             throw new RangeError(`conv layer ${i}: no weights given and no random generator to draw them`);
           }
-          hidden.push(new ConvLayer(spec, previous, network.restV, network.resetV, weights));
+          hidden.push(new ConvLayer(spec, previous, network.restV, network.resetV, weights, options.kernel));
           convIndex++;
           break;
         }

@@ -17,6 +17,7 @@ import { createWinnerMask, resetWinnerMask, selectWinners, type WinnerMask } fro
 import type { Connectivity, LayerCounts, PresynapticLayer, SpikeLog } from './layer.js';
 import { createSpikeLog } from './layer.js';
 import type { ResolvedConvLayer } from './network.js';
+import { allocateConvBuffers, type ConvBuffers, type KernelChoice } from './kernels/integrate.js';
 
 /** Build the source-neuron → (position, tap) connectivity of a conv layer. */
 export function convConnectivity(spec: ResolvedConvLayer): Connectivity {
@@ -75,17 +76,25 @@ export class ConvLayer implements PresynapticLayer {
   readonly winners: SpikeLog;
   readonly counts: LayerCounts = { spikes: 0, synapticEvents: 0, fanoutEvents: 0 };
   readonly learning: ConvLearningState;
+  /** The integration kernel in use. */
+  get kernel(): 'wasm' | 'js' {
+    return this.buffers.kernel;
+  }
 
   private readonly maps: number;
   private readonly positions: number;
   private readonly tapsPerMap: number;
   private readonly roundToFloat32: boolean;
   private readonly integrationWeights: Float64Array;
-  private readonly binInput: Float64Array;
+  private readonly buffers: ConvBuffers;
+  /** Per position, the weight offsets of the taps that received a spike in the current bin. */
+  private readonly taps: Int32Array;
+  private readonly tapCount: Int32Array;
   private readonly positionSample: Uint32Array;
   private readonly positionDead: Uint8Array;
   private readonly positionBin: Uint32Array;
   private readonly touched: Int32Array;
+  private readonly best: Int32Array;
   private touchedCount = 0;
   private readonly connectivity: Connectivity;
   private readonly mask: WinnerMask;
@@ -103,6 +112,7 @@ export class ConvLayer implements PresynapticLayer {
     readonly restV: number,
     readonly resetV: number,
     weights: Float64Array,
+    kernel: KernelChoice = 'auto',
   ) {
     this.outShape = spec.outShape;
     this.maps = spec.maps;
@@ -113,14 +123,17 @@ export class ConvLayer implements PresynapticLayer {
     }
     this.weights = weights;
     this.roundToFloat32 = spec.precision === 'float32';
-    this.integrationWeights = new Float64Array(weights.length);
+    this.buffers = allocateConvBuffers(this.positions, this.maps, this.tapsPerMap, kernel);
+    this.integrationWeights = this.buffers.weights;
     for (let m = 0; m < this.maps; m++) this.refreshIntegrationWeights(m);
-    this.potential = new Float64Array(this.positions * this.maps);
-    this.binInput = new Float64Array(this.positions * this.maps);
+    this.potential = this.buffers.potential;
+    this.taps = this.buffers.taps;
+    this.tapCount = this.buffers.tapCount;
+    this.best = this.buffers.best;
     this.positionSample = new Uint32Array(this.positions);
     this.positionDead = new Uint8Array(this.positions);
     this.positionBin = new Uint32Array(this.positions);
-    this.touched = new Int32Array(this.positions);
+    this.touched = this.buffers.touched;
     this.spikes = createSpikeLog(this.positions);
     this.spikeV = new Float64Array(this.positions);
     this.winners = createSpikeLog(this.maps);
@@ -156,8 +169,10 @@ export class ConvLayer implements PresynapticLayer {
   }
 
   /**
-   * Deliver a spike of source neuron `src` in bin `time`: add its weights to the bin input of
-   * every still-active neuron it connects to.
+   * Deliver a spike of source neuron `src` in bin `time`. Integration is deferred to the end of
+   * the bin: each still-active position it reaches records which kernel tap the spike arrived
+   * on. A source neuron spikes at most once per sample, so a position records at most one entry
+   * per tap in a bin.
    * @returns true when this opens a new bin for the layer (the engine then schedules its end)
    */
   deliver(src: number, time: number): boolean {
@@ -169,33 +184,39 @@ export class ConvLayer implements PresynapticLayer {
       opened = true;
     }
     const { start, target, payload } = this.connectivity;
-    const maps = this.maps;
-    const iw = this.integrationWeights;
-    const input = this.binInput;
+    const positionSample = this.positionSample;
+    const positionDead = this.positionDead;
+    const positionBin = this.positionBin;
+    const tapCount = this.tapCount;
+    const taps = this.taps;
+    const tapsPerMap = this.tapsPerMap;
+    const sample = this.sample;
+    const bin = this.binSerial;
     const end = start[src + 1];
     let applied = 0;
     for (let k = start[src]; k < end; k++) {
       const pos = target[k];
-      if (this.positionSample[pos] !== this.sample) this.resetPosition(pos);
-      if (this.positionDead[pos] !== 0) continue;
-      if (this.positionBin[pos] !== this.binSerial) {
-        this.positionBin[pos] = this.binSerial;
+      if (positionSample[pos] !== sample) this.resetPosition(pos);
+      if (positionDead[pos] !== 0) continue;
+      if (positionBin[pos] !== bin) {
+        positionBin[pos] = bin;
+        tapCount[pos] = 0;
         this.touched[this.touchedCount++] = pos;
       }
-      const base = pos * maps;
-      const w = payload[k];
-      for (let c = 0; c < maps; c++) input[base + c] += iw[w + c];
+      taps[pos * tapsPerMap + tapCount[pos]++] = payload[k];
       applied++;
     }
-    this.counts.synapticEvents += applied * maps;
-    this.counts.fanoutEvents += (end - start[src]) * maps;
+    this.counts.synapticEvents += applied * this.maps;
+    this.counts.fanoutEvents += (end - start[src]) * this.maps;
     return opened;
   }
 
   /**
-   * End the current bin: add each touched neuron's bin input to its potential, apply
-   * threshold and lateral inhibition per position, and, when learning, select winners and
-   * apply VDSP. The bin's spikes are appended to {@link spikes}.
+   * End the current bin: integrate each touched position's input of the bin (the float64 sum of
+   * the integration weights of the taps that received a spike, in arrival order, rounded once
+   * to float32 in float32 mode) into its potentials, apply threshold and lateral inhibition per
+   * position, and, when learning, select winners and apply VDSP. The bin's spikes are appended
+   * to {@link spikes}.
    * @returns the index in {@link spikes} of the bin's first spike
    */
   closeBin(learn: boolean): number {
@@ -203,30 +224,18 @@ export class ConvLayer implements PresynapticLayer {
     const maps = this.maps;
     const threshold = this.spec.thresholdV;
     const potential = this.potential;
-    const input = this.binInput;
-    const round = this.roundToFloat32;
     const log = this.spikes;
     const first = log.count;
-    for (let i = 0; i < this.touchedCount; i++) {
+    const touchedCount = this.touchedCount;
+    this.buffers.integrate(touchedCount, maps, this.tapsPerMap, this.roundToFloat32, threshold);
+    for (let i = 0; i < touchedCount; i++) {
+      const best = this.best[i];
       const pos = this.touched[i];
       const base = pos * maps;
-      let best = -1;
-      let bestV = -Infinity;
-      for (let c = 0; c < maps; c++) {
-        const x = input[base + c];
-        input[base + c] = 0;
-        const v = potential[base + c] + (round ? Math.fround(x) : x);
-        potential[base + c] = v;
-        // >= so that an exact tie goes to the higher map
-        if (v > threshold && v >= bestV) {
-          bestV = v;
-          best = c;
-        }
-      }
       if (best >= 0) {
         log.neuron[log.count] = best * this.positions + pos;
         log.time[log.count] = time;
-        this.spikeV[log.count] = bestV;
+        this.spikeV[log.count] = potential[base + best];
         log.count++;
         this.positionDead[pos] = 1;
       }
@@ -317,6 +326,5 @@ export class ConvLayer implements PresynapticLayer {
     this.positionDead[pos] = 0;
     const base = pos * this.maps;
     this.potential.fill(this.restV, base, base + this.maps);
-    this.binInput.fill(0, base, base + this.maps);
   }
 }

@@ -1,0 +1,51 @@
+/**
+ * Inference without learning: encode each image, run it, and collect the output spikes (the
+ * features) and the per-layer figures.
+ */
+import type { Engine } from '../events/engine.js';
+import { imageAt, type ImageSet } from '../data/idx.js';
+import { rankOrderEncode } from '../neurons/encoder.js';
+import type { SampleSummary } from '../events/stream.js';
+
+/** Sums of the per-layer figures over a run of samples. */
+export interface RunTotals {
+  samples: number;
+  /** Per layer (network order): spikes, synaptic events, fan-out events, dense MACs. */
+  layers: { kind: string; neurons: number; spikes: number; synapticEvents: number; fanoutEvents: number; denseMacs: number }[];
+  totalSpikes: number;
+}
+
+export function emptyTotals(): RunTotals {
+  return { samples: 0, layers: [], totalSpikes: 0 };
+}
+
+export function addSummary(totals: RunTotals, summary: SampleSummary): void {
+  summary.layers.forEach((l, i) => {
+    const t = (totals.layers[i] ??= { kind: l.kind, neurons: l.neurons, spikes: 0, synapticEvents: 0, fanoutEvents: 0, denseMacs: 0 });
+    t.spikes += l.spikes;
+    t.synapticEvents += l.synapticEvents;
+    t.fanoutEvents += l.fanoutEvents;
+    t.denseMacs += l.denseMacs;
+  });
+  totals.totalSpikes += summary.totalSpikes;
+  totals.samples++;
+}
+
+/**
+ * Run images `indices` of `images` through the engine without learning.
+ * @param onSample called after each sample with its position in `indices`
+ */
+export function inferImages(
+  engine: Engine,
+  images: ImageSet,
+  indices: ArrayLike<number>,
+  onSample?: (position: number) => void,
+): void {
+  const spikeTimes = new Int32Array(images.height * images.width);
+  const T = engine.network.timeBins;
+  for (let i = 0; i < indices.length; i++) {
+    rankOrderEncode(imageAt(images, indices[i]), T, spikeTimes);
+    engine.runSample(spikeTimes);
+    onSample?.(i);
+  }
+}
