@@ -15,7 +15,7 @@
 import { applyVdsp, nextLearningRate, type VdspRule } from '../plasticity/vdsp.js';
 import { createWinnerMask, resetWinnerMask, selectWinners, type WinnerMask } from '../plasticity/winners.js';
 import type { Connectivity, LayerCounts, PresynapticLayer, SpikeLog } from './layer.js';
-import { createSpikeLog } from './layer.js';
+import { createSpikeLog, sortBinSpikes } from './layer.js';
 import type { ResolvedConvLayer } from './network.js';
 import { allocateConvBuffers, type ConvBuffers, type KernelChoice } from './kernels/integrate.js';
 
@@ -241,6 +241,7 @@ export class ConvLayer implements PresynapticLayer {
       }
     }
     this.touchedCount = 0;
+    sortBinSpikes(log, first, log.count, this.spikeV);
     if (learn && log.count > first) this.learnFromBin(first, log.count, time);
     // Lateral inhibition and reset: the winner at a position goes to v_reset, the others to v_rest.
     for (let s = first; s < log.count; s++) {

@@ -259,6 +259,9 @@ export function resolveNetwork(options: NetworkOptions = {}): ResolvedNetwork {
           throw new OptionError(`${path}.kind`, kind, 'a pool layer after a conv layer (a conv layer reads the input or a pool layer)');
         }
         layers.push(resolveConv(entry, path, i + 1, previous.outShape));
+        if ((layers[layers.length - 1] as ResolvedConvLayer).thresholdV <= restV) {
+          throw new OptionError(`${path}.thresholdV`, entry.thresholdV, `a threshold above restV (${restV})`);
+        }
         break;
       case 'pool':
         if (previous.kind !== 'conv') throw new OptionError(`${path}.kind`, kind, 'a conv layer before each pool layer');

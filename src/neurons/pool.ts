@@ -3,7 +3,7 @@
  * neuron of its window spikes, and never again in the sample. Pooling is per map.
  */
 import type { Connectivity, LayerCounts, PresynapticLayer, SpikeLog } from './layer.js';
-import { createSpikeLog } from './layer.js';
+import { createSpikeLog, sortBinSpikes } from './layer.js';
 import type { ResolvedPoolLayer } from './network.js';
 
 /** Build the conv-neuron → pool-neuron connectivity (windows may overlap when stride < size). */
@@ -109,6 +109,7 @@ export class PoolLayer implements PresynapticLayer {
       log.count++;
     }
     this.pendingCount = 0;
+    sortBinSpikes(log, first, log.count);
     this.counts.spikes = log.count;
     return first;
   }

@@ -1,0 +1,161 @@
+/**
+ * `evspike bench`: speed of the event-driven simulator on MNIST, one core. Trains to
+ * convergence, then times inference (no learning) and training (learning on) on N test
+ * samples, and, as the baseline run in the same process, the dense clock-driven reference on a
+ * few samples. Prints samples per second, the ratios, synaptic events and dense MACs per sample.
+ */
+import { Engine } from '../events/engine.js';
+import { imageAt } from '../data/idx.js';
+import { loadMnist } from '../data/mnist.js';
+import { ConvLayer } from '../neurons/conv.js';
+import { rankOrderEncode } from '../neurons/encoder.js';
+import { oneOf } from '../util/validate.js';
+import { resolveNetwork } from '../neurons/network.js';
+import { addSummary, emptyTotals, inferImages } from '../pipeline/infer.js';
+import { trainNetwork } from '../pipeline/train.js';
+import { denseSample } from '../reference/dense.js';
+import { SeededRandom } from '../util/random.js';
+import { parseIntegerFlag } from '../util/validate.js';
+import { parseCommand, stringFlag } from './args.js';
+import { peakMemoryMB, perSample } from './train.js';
+
+export const BENCH_USAGE = 'evspike bench [--samples N] [--dense-samples N] [--seed N] [--kernel auto|wasm|js] [--data DIR] [--json]';
+
+export interface BenchReport {
+  inferenceSamplesPerSecond: number;
+  trainSamplesPerSecond: number;
+  synapticEventsPerSample: number;
+  denseMacsPerSample: number;
+  samples: number;
+  kernel: string;
+  convergenceSamples: number;
+  convergenceSamplesPerSecond: number;
+  observedInferenceSamplesPerSecond: number;
+  denseBaselineSamples: number;
+  denseBaselineSamplesPerSecond: number;
+  speedupOverDense: number;
+  spikesPerSample: number;
+  peakMemoryMB: number;
+}
+
+function time(run: () => void): number {
+  const t0 = performance.now();
+  run();
+  return (performance.now() - t0) / 1000;
+}
+
+export function benchCommand(argv: string[], out: (line: string) => void, err: (line: string) => void): number {
+  const { values } = parseCommand(
+    argv,
+    {
+      samples: { type: 'string' },
+      'dense-samples': { type: 'string' },
+      seed: { type: 'string' },
+      kernel: { type: 'string' },
+      data: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    0,
+    BENCH_USAGE,
+  );
+  if (values.help) {
+    out(BENCH_USAGE);
+    return 0;
+  }
+  const seed = parseIntegerFlag('--seed', stringFlag(values, 'seed'), 0, { min: 0, max: 0xffffffff });
+  const kernel = oneOf('--kernel', stringFlag(values, 'kernel'), ['auto', 'wasm', 'js'], 'auto');
+  const data = loadMnist(stringFlag(values, 'data'));
+  const samples = parseIntegerFlag('--samples', stringFlag(values, 'samples'), 2000, { min: 1, max: data.test.count });
+  const denseSamples = parseIntegerFlag('--dense-samples', stringFlag(values, 'dense-samples'), 20, { min: 1, max: data.test.count });
+  const network = resolveNetwork({});
+  const random = new SeededRandom(seed);
+  const engine = new Engine(network, { random, kernel });
+  const conv = engine.hidden[0] as ConvLayer;
+  const log = (line: string): void => {
+    if (!values.json) err(line);
+  };
+
+  log(`training to convergence (seed ${seed}, ${conv.kernel} kernel) ...`);
+  let result: ReturnType<typeof trainNetwork>[number] | undefined;
+  const trainSeconds = time(() => {
+    [result] = trainNetwork(engine, data.train, random);
+  });
+  const converged = result!;
+  const indices = Int32Array.from({ length: samples }, (_, i) => i);
+
+  // Warm-up (JIT), then inference without subscribers, counting the figures.
+  inferImages(engine, data.test, indices.subarray(0, Math.min(200, samples)));
+  log(`timing inference on ${samples} test samples ...`);
+  const inferSeconds = time(() => inferImages(engine, data.test, indices));
+  const totals = emptyTotals();
+  inferImages(engine, data.test, indices, () => addSummary(totals, engine.summary()));
+  const figures = perSample(totals, network.timeBins);
+
+  // The same with a subscriber on the spike stream: what observation costs when used.
+  let observed = 0;
+  const subscription = engine.streams.spikes$.subscribe(() => observed++);
+  const observedSeconds = time(() => inferImages(engine, data.test, indices));
+  subscription.unsubscribe();
+
+  // Training speed: learning on, from a copy of the converged state.
+  const learner = new Engine(network, { weights: [conv.weights], kernel });
+  const learnerConv = learner.hidden[0] as ConvLayer;
+  learnerConv.learning.learningRate = conv.learning.learningRate;
+  learnerConv.learning.applications = conv.learning.applications;
+  const spikeTimes = new Int32Array(network.layers[0].outShape.height * network.layers[0].outShape.width);
+  const learnSeconds = time(() => {
+    for (let i = 0; i < samples; i++) {
+      rankOrderEncode(imageAt(data.test, i), network.timeBins, spikeTimes);
+      learner.runSample(spikeTimes, { learnLayer: 1, lastLayer: 1 });
+    }
+  });
+
+  // Baseline in the same process: the dense clock-driven reference, every neuron every bin.
+  log(`timing the dense clock-driven reference on ${denseSamples} samples ...`);
+  const weights = [Float64Array.from(conv.weights)];
+  const denseSeconds = time(() => {
+    for (let i = 0; i < denseSamples; i++) {
+      rankOrderEncode(imageAt(data.test, i), network.timeBins, spikeTimes);
+      denseSample(network, weights, spikeTimes);
+    }
+  });
+
+  const report: BenchReport = {
+    inferenceSamplesPerSecond: samples / inferSeconds,
+    trainSamplesPerSecond: samples / learnSeconds,
+    synapticEventsPerSample: figures.synapticEventsPerSample,
+    denseMacsPerSample: figures.denseMacsPerSample,
+    samples,
+    kernel: conv.kernel,
+    convergenceSamples: converged.samples,
+    convergenceSamplesPerSecond: converged.samples / trainSeconds,
+    observedInferenceSamplesPerSecond: samples / observedSeconds,
+    denseBaselineSamples: denseSamples,
+    denseBaselineSamplesPerSecond: denseSamples / denseSeconds,
+    speedupOverDense: denseSeconds / denseSamples / (inferSeconds / samples),
+    spikesPerSample: figures.spikesPerSample.total,
+    peakMemoryMB: peakMemoryMB(),
+  };
+  if (values.json) {
+    out(JSON.stringify(report));
+    return 0;
+  }
+  const f = (x: number, d = 0): string => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const rows: [string, string][] = [
+    ['kernel', report.kernel],
+    ['training to convergence', `${converged.samples} samples, ${f(report.convergenceSamplesPerSecond)} samples/s`],
+    ['inference (event-driven)', `${f(report.inferenceSamplesPerSecond)} samples/s over ${samples} test samples`],
+    ['inference, spike stream observed', `${f(report.observedInferenceSamplesPerSecond)} samples/s (${f(observed / samples)} spike events/sample delivered)`],
+    ['training (learning on)', `${f(report.trainSamplesPerSecond)} samples/s`],
+    ['dense clock-driven baseline', `${f(report.denseBaselineSamplesPerSecond, 2)} samples/s over ${denseSamples} samples`],
+    ['event-driven / dense speed', `${f(report.speedupOverDense, 0)} ×`],
+    ['spikes per sample', f(report.spikesPerSample, 1)],
+    ['synaptic events per sample', f(report.synapticEventsPerSample)],
+    ['dense MACs per sample', f(report.denseMacsPerSample)],
+    ['dense MACs / synaptic events', `${f(report.denseMacsPerSample / report.synapticEventsPerSample, 1)} ×`],
+    ['peak memory (RSS)', `${f(report.peakMemoryMB)} MB`],
+  ];
+  const width = Math.max(...rows.map((r) => r[0].length));
+  for (const [k, v] of rows) out(`${k.padEnd(width)}  ${v}`);
+  return 0;
+}

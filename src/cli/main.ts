@@ -1,0 +1,56 @@
+/**
+ * The `evspike` command. Each subcommand lives in its own file; this one dispatches and turns
+ * evspike's own errors into one line on stderr and a non-zero exit (a stack trace only for a
+ * bug).
+ */
+import { EvspikeError } from '../errors.js';
+import { BENCH_USAGE, benchCommand } from './bench.js';
+import { REPLAY_USAGE, replayCommand } from './replay.js';
+import { TRAIN_USAGE, trainCommand } from './train.js';
+
+const USAGE = `evspike: event-driven single-spike convolutional SNN simulator (VDSP, Goupy et al. 2023)
+
+usage:
+  ${TRAIN_USAGE}
+      train the conv layer with VDSP to convergence on MNIST, then report spikes and events on the test set
+  ${REPLAY_USAGE}
+      replay a trace recorded from the authors' code and compare
+  ${BENCH_USAGE}
+      time event-driven inference and training against the dense clock-driven baseline
+
+Each command takes --help.`;
+
+export function main(argv: string[]): number {
+  const out = (line: string): void => {
+    process.stdout.write(line + '\n');
+  };
+  const err = (line: string): void => {
+    process.stderr.write(line + '\n');
+  };
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'train':
+        return trainCommand(rest, out);
+      case 'replay':
+        return replayCommand(rest, out);
+      case 'bench':
+        return benchCommand(rest, out, err);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        out(USAGE);
+        return command === undefined ? 1 : 0;
+      default:
+        err(`evspike: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof EvspikeError) {
+      err(`evspike ${command}: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,62 @@
+/** `evspike replay TRACE [--out FILE] [--precision float32|float64] [--json]` */
+import { replayTrace } from '../replay/replay.js';
+import { readTrace } from '../replay/trace.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { oneOf } from '../util/validate.js';
+import { OptionError } from '../errors.js';
+import { parseCommand, stringFlag } from './args.js';
+
+export const REPLAY_USAGE = 'evspike replay TRACE [--out FILE] [--precision float32|float64] [--json]';
+
+const pct = (n: number, d: number): string => (d === 0 ? '-' : `${((100 * n) / d).toFixed(1)} %`);
+
+export function replayCommand(argv: string[], out: (line: string) => void): number {
+  const { values, positionals } = parseCommand(
+    argv,
+    { out: { type: 'string' }, precision: { type: 'string' }, json: { type: 'boolean' } },
+    1,
+    REPLAY_USAGE,
+  );
+  if (values.help) {
+    out(REPLAY_USAGE);
+    return 0;
+  }
+  const file = positionals[0];
+  if (file === undefined) throw new OptionError('TRACE', undefined, `a trace file: ${REPLAY_USAGE}`);
+  const precision = oneOf('--precision', stringFlag(values, 'precision'), ['float32', 'float64'], 'float32');
+  const trace = readTrace(file);
+  const started = performance.now();
+  const result = replayTrace(trace, { precision });
+  const seconds = (performance.now() - started) / 1000;
+  const outFile = stringFlag(values, 'out');
+  if (outFile !== undefined) {
+    writeFileAtomic(outFile, JSON.stringify({ train_steps: result.train_steps, inference: result.inference }) + '\n');
+  }
+  const r = result.report;
+  if (values.json) {
+    out(JSON.stringify({ trace: file, precision, seconds, trainSteps: r.trainSteps, inference: r.inference, steps: r.steps, samples: r.samples }));
+    return 0;
+  }
+  out(`replayed ${file} (${precision} integration) in ${seconds.toFixed(2)} s`);
+  out(`training steps identical:        ${r.trainSteps.identical}/${r.trainSteps.total} (${pct(r.trainSteps.identical, r.trainSteps.total)})`);
+  const inf = r.inference;
+  out(`test samples, conv spikes equal: ${inf.convSpikesIdentical}/${inf.total} (${pct(inf.convSpikesIdentical, inf.total)})`);
+  out(`test samples, pool features equal: ${inf.poolFeaturesIdentical}/${inf.total} (${pct(inf.poolFeaturesIdentical, inf.total)})`);
+  out(`test samples, total spikes equal: ${inf.totalSpikesIdentical}/${inf.total} (${pct(inf.totalSpikesIdentical, inf.total)})`);
+  out(`mean Jaccard index of pool features: ${inf.meanJaccard.toFixed(6)}`);
+  const maxDiff = r.steps.reduce((m, s) => Math.max(m, s.maxWeightDiff), 0);
+  out(`largest weight difference after a training step: ${maxDiff.toExponential(2)}`);
+  const differing = r.steps.filter((s) => !s.identical);
+  for (const s of differing) {
+    const what = [
+      s.convSpikesEqual ? '' : 'conv spikes',
+      s.winnersEqual ? '' : 'winners',
+      s.learningRateEqual ? '' : 'learning rate',
+      s.countEqual ? '' : 'VDSP count',
+      s.maxWeightDiff > 1e-6 ? `weights (max diff ${s.maxWeightDiff.toExponential(2)})` : '',
+    ].filter(Boolean);
+    out(`  step ${s.sample} differs: ${what.join(', ')}`);
+  }
+  if (outFile !== undefined) out(`wrote ${outFile}`);
+  return 0;
+}

@@ -1,0 +1,142 @@
+/**
+ * `evspike train`: the paper's unsupervised phase on MNIST. Trains the conv layer with VDSP to
+ * convergence from a seed, then runs the test set without learning and reports the spike and
+ * event figures of SPEC §7. (The SVM readout comes with the end-to-end `run`.)
+ */
+import { Engine } from '../events/engine.js';
+import { loadMnist } from '../data/mnist.js';
+import { resolveNetwork, type Precision } from '../neurons/network.js';
+import { addSummary, emptyTotals, inferImages, type RunTotals } from '../pipeline/infer.js';
+import { trainNetwork, type LayerTrainResult } from '../pipeline/train.js';
+import { SeededRandom } from '../util/random.js';
+import { oneOf, parseIntegerFlag } from '../util/validate.js';
+import { parseCommand, stringFlag } from './args.js';
+import { Progress } from './progress.js';
+
+export const TRAIN_USAGE =
+  'evspike train [--seed N] [--train-limit N] [--test-limit N] [--precision float32|float64] [--data DIR] [--json]';
+
+export interface TrainReport {
+  seed: number;
+  dataDir: string;
+  samplesToConvergence: number;
+  stoppedBy: LayerTrainResult['stoppedBy'];
+  convergence: number;
+  learningRate: number;
+  vdspApplications: number;
+  testSamples: number;
+  spikesPerSample: { input: number; conv: number; pool: number; total: number };
+  synapticEventsPerSample: number;
+  fanoutEventsPerSample: number;
+  denseMacsPerSample: number;
+  activationSparsity: number;
+  seconds: { train: number; test: number };
+  peakMemoryMB: number;
+}
+
+export function perSample(totals: RunTotals, timeBins: number): Pick<TrainReport, 'spikesPerSample' | 'synapticEventsPerSample' | 'fanoutEventsPerSample' | 'denseMacsPerSample' | 'activationSparsity'> {
+  const n = Math.max(1, totals.samples);
+  const spikesOf = (kind: string): number => totals.layers.filter((l) => l.kind === kind).reduce((a, l) => a + l.spikes, 0) / n;
+  const sum = (f: (l: RunTotals['layers'][number]) => number): number => totals.layers.reduce((a, l) => a + f(l), 0) / n;
+  const neurons = totals.layers.reduce((a, l) => a + l.neurons, 0);
+  return {
+    spikesPerSample: { input: spikesOf('input'), conv: spikesOf('conv'), pool: spikesOf('pool'), total: totals.totalSpikes / n },
+    synapticEventsPerSample: sum((l) => l.synapticEvents),
+    fanoutEventsPerSample: sum((l) => l.fanoutEvents),
+    denseMacsPerSample: sum((l) => l.denseMacs),
+    activationSparsity: neurons === 0 ? 1 : 1 - totals.totalSpikes / n / (neurons * timeBins),
+  };
+}
+
+export function peakMemoryMB(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+export function trainCommand(argv: string[], out: (line: string) => void): number {
+  const { values } = parseCommand(
+    argv,
+    {
+      seed: { type: 'string' },
+      'train-limit': { type: 'string' },
+      'test-limit': { type: 'string' },
+      precision: { type: 'string' },
+      data: { type: 'string' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+    },
+    0,
+    TRAIN_USAGE,
+  );
+  if (values.help) {
+    out(TRAIN_USAGE);
+    return 0;
+  }
+  const seed = parseIntegerFlag('--seed', stringFlag(values, 'seed'), 0, { min: 0, max: 0xffffffff });
+  const trainLimit = parseIntegerFlag('--train-limit', stringFlag(values, 'train-limit'), Number.MAX_SAFE_INTEGER, { min: 1 });
+  const precision: Precision = oneOf('--precision', stringFlag(values, 'precision'), ['float32', 'float64'], 'float32');
+  const data = loadMnist(stringFlag(values, 'data'));
+  const testLimit = parseIntegerFlag('--test-limit', stringFlag(values, 'test-limit'), data.test.count, { min: 1 });
+  const network = resolveNetwork({ layers: [{ kind: 'conv', precision }, { kind: 'pool' }] });
+  const random = new SeededRandom(seed);
+  const engine = new Engine(network, { random });
+  const quiet = Boolean(values.quiet);
+
+  const trainProgress = new Progress('training', undefined, { quiet });
+  let t0 = performance.now();
+  const [result] = trainNetwork(engine, data.train, random, { maxSamples: trainLimit }, (p) =>
+    trainProgress.update(p.samples, `Q=${p.convergence.toFixed(4)}`),
+  );
+  trainProgress.finish(result.samples, `Q=${result.convergence.toFixed(4)} (${result.stoppedBy})`);
+  const trainSeconds = (performance.now() - t0) / 1000;
+
+  const count = Math.min(testLimit, data.test.count);
+  const totals = emptyTotals();
+  const testProgress = new Progress('test set', count, { quiet });
+  t0 = performance.now();
+  inferImages(engine, data.test, Int32Array.from({ length: count }, (_, i) => i), (i) => {
+    addSummary(totals, engine.summary());
+    testProgress.update(i + 1);
+  });
+  testProgress.finish(count);
+  const testSeconds = (performance.now() - t0) / 1000;
+
+  const report: TrainReport = {
+    seed,
+    dataDir: data.dir,
+    samplesToConvergence: result.samples,
+    stoppedBy: result.stoppedBy,
+    convergence: result.convergence,
+    learningRate: result.learningRate,
+    vdspApplications: result.applications,
+    testSamples: count,
+    ...perSample(totals, network.timeBins),
+    seconds: { train: trainSeconds, test: testSeconds },
+    peakMemoryMB: peakMemoryMB(),
+  };
+  if (values.json) {
+    out(JSON.stringify(report));
+    return 0;
+  }
+  const f = (x: number, d = 1): string => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const rows: [string, string][] = [
+    ['seed', String(seed)],
+    ['training samples presented', `${result.samples} (stopped by ${result.stoppedBy})`],
+    ['convergence Q at the end', result.convergence.toFixed(5)],
+    ['learning rate / VDSP applications', `${result.learningRate} / ${result.applications}`],
+    ['test samples', String(count)],
+    ['spikes per sample: input', f(report.spikesPerSample.input)],
+    ['spikes per sample: conv', f(report.spikesPerSample.conv)],
+    ['spikes per sample: pool', f(report.spikesPerSample.pool)],
+    ['spikes per sample: total', f(report.spikesPerSample.total)],
+    ['synaptic events per sample', f(report.synapticEventsPerSample, 0)],
+    ['fan-out events per sample', f(report.fanoutEventsPerSample, 0)],
+    ['dense MACs per sample', f(report.denseMacsPerSample, 0)],
+    ['dense MACs / synaptic events', f(report.denseMacsPerSample / report.synapticEventsPerSample, 1)],
+    ['activation sparsity', `${(100 * report.activationSparsity).toFixed(3)} %`],
+    ['seconds: training / test set', `${f(trainSeconds, 2)} / ${f(testSeconds, 2)}`],
+    ['peak memory', `${f(report.peakMemoryMB, 0)} MB`],
+  ];
+  const width = Math.max(...rows.map((r) => r[0].length));
+  for (const [k, v] of rows) out(`${k.padEnd(width)}  ${v}`);
+  return 0;
+}

@@ -1,0 +1,82 @@
+/** fast-check arbitraries for small random networks and their inputs. */
+import fc from 'fast-check';
+import { resolveNetwork, type LayerOptions, type ResolvedNetwork } from '../src/neurons/network.js';
+
+export interface NetworkCase {
+  net: ResolvedNetwork;
+  /** Weights of each conv layer. */
+  weights: Float64Array[];
+  /** Input spike bins, −1 for none. */
+  inputs: Int32Array[];
+}
+
+/** Weights with exact ties, values at the bounds and arbitrary values. */
+export const weightValue = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(0, 1, 0.5, 0.25, 0.75, 0.9) },
+  { weight: 2, arbitrary: fc.double({ min: 0, max: 1, noNaN: true }) },
+);
+
+const convLayer = fc.record({
+  maps: fc.integer({ min: 1, max: 5 }),
+  kernelSize: fc.integer({ min: 1, max: 4 }),
+  stride: fc.integer({ min: 1, max: 2 }),
+  padRatio: fc.double({ min: 0, max: 0.99, noNaN: true }),
+  thresholdV: fc.oneof(fc.constantFrom(0.5, 1, 1.5, 2), fc.double({ min: 0.1, max: 4, noNaN: true })),
+  winners: fc.integer({ min: 0, max: 4 }),
+  inhibitionRadius: fc.integer({ min: 0, max: 3 }),
+  learningRate: fc.constantFrom(0.01, 0.1, 0.5),
+  precision: fc.constantFrom('float32' as const, 'float64' as const),
+  learningRateInterval: fc.integer({ min: 1, max: 5 }),
+});
+const poolLayer = fc.record({ kernelSize: fc.integer({ min: 1, max: 3 }), stride: fc.integer({ min: 1, max: 3 }), padding: fc.integer({ min: 0, max: 2 }) });
+
+/** A network of one or two conv → pool pairs on a small input, with weights and a few inputs. */
+export const networkCase: fc.Arbitrary<NetworkCase> = fc
+  .record({
+    height: fc.integer({ min: 3, max: 9 }),
+    width: fc.integer({ min: 3, max: 9 }),
+    timeBins: fc.integer({ min: 1, max: 6 }),
+    pairs: fc.array(fc.tuple(convLayer, poolLayer), { minLength: 1, maxLength: 2 }),
+    seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+    inputKind: fc.constantFrom('random', 'empty', 'single', 'saturated'),
+  })
+  .chain((r) => {
+    const layers: LayerOptions[] = [];
+    for (const [c, p] of r.pairs) {
+      const padding = Math.floor(c.padRatio * c.kernelSize);
+      layers.push({ kind: 'conv', maps: c.maps, kernelSize: c.kernelSize, stride: c.stride, padding, thresholdV: c.thresholdV, winners: c.winners, inhibitionRadius: c.inhibitionRadius, learningRate: c.learningRate, precision: c.precision, learningRateInterval: c.learningRateInterval });
+      layers.push({ kind: 'pool', kernelSize: p.kernelSize, stride: p.stride, padding: Math.min(p.padding, p.kernelSize - 1) });
+    }
+    let net: ResolvedNetwork;
+    try {
+      net = resolveNetwork({ timeBins: r.timeBins, inputHeight: r.height, inputWidth: r.width, layers });
+    } catch {
+      // a kernel or window that does not fit: fall back to the first pair with a 1×1 pool
+      net = resolveNetwork({ timeBins: r.timeBins, inputHeight: r.height, inputWidth: r.width, layers: [{ ...layers[0], kernelSize: 1, padding: 0 } as LayerOptions, { kind: 'pool', kernelSize: 1, stride: 1 }] });
+    }
+    const convs = net.layers.filter((l) => l.kind === 'conv');
+    const pixels = r.height * r.width;
+    const spikeBin = fc.integer({ min: -1, max: r.timeBins - 1 });
+    const input: fc.Arbitrary<Int32Array> =
+      r.inputKind === 'empty'
+        ? fc.constant(new Int32Array(pixels).fill(-1))
+        : r.inputKind === 'single'
+          ? fc.tuple(fc.nat(pixels - 1), fc.nat(r.timeBins - 1)).map(([i, t]) => {
+              const a = new Int32Array(pixels).fill(-1);
+              a[i] = t;
+              return a;
+            })
+          : r.inputKind === 'saturated'
+            ? fc.nat(r.timeBins - 1).map((t) => new Int32Array(pixels).fill(t))
+            : fc.array(spikeBin, { minLength: pixels, maxLength: pixels }).map((a) => Int32Array.from(a));
+    return fc.record({
+      net: fc.constant(net),
+      weights: fc.tuple(
+        ...convs.map((c) => {
+          const n = c.kind === 'conv' ? c.maps * c.inShape.channels * c.kernelSize * c.kernelSize : 0;
+          return fc.array(weightValue, { minLength: n, maxLength: n }).map((a) => Float64Array.from(a));
+        }),
+      ),
+      inputs: fc.array(input, { minLength: 1, maxLength: 3 }),
+    });
+  });

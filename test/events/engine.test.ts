@@ -1,0 +1,142 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { imageAt } from '../../src/data/idx.js';
+import { loadMnist } from '../../src/data/mnist.js';
+import { Engine } from '../../src/events/engine.js';
+import type { SpikeEvent } from '../../src/events/stream.js';
+import { ConvLayer } from '../../src/neurons/conv.js';
+import { rankOrderEncode } from '../../src/neurons/encoder.js';
+import { resolveNetwork } from '../../src/neurons/network.js';
+import { readTrace } from '../../src/replay/trace.js';
+import { denseSample } from '../../src/reference/dense.js';
+import { networkCase } from '../arbitraries.js';
+import { referenceTracePath } from '../helpers.js';
+
+/** Spike bin of every neuron of every layer after the engine's last sample. */
+function engineSpikeTimes(engine: Engine, last: number): Int32Array[] {
+  const out: Int32Array[] = [];
+  for (let li = 0; li <= last; li++) {
+    const layer = engine.layer(li);
+    const shape = engine.network.layers[li].outShape;
+    const a = new Int32Array(shape.channels * shape.height * shape.width).fill(-1);
+    const log = layer.spikes;
+    for (let s = 0; s < log.count; s++) {
+      expect(a[log.neuron[s]]).toBe(-1); // single spike per neuron
+      a[log.neuron[s]] = log.time[s];
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+function winnersOf(conv: ConvLayer): [number, number, number, number][] {
+  const { height: H, width: W } = conv.spec.outShape;
+  const out: [number, number, number, number][] = [];
+  for (let s = 0; s < conv.winners.count; s++) {
+    const f = conv.winners.neuron[s];
+    out.push([conv.winners.time[s], Math.floor(f / (H * W)), Math.floor((f % (H * W)) / W), f % W]);
+  }
+  return out;
+}
+
+describe('event-driven engine against the dense clock-driven reference', () => {
+  it('gives the same spikes in every layer in inference, on random networks', () => {
+    fc.assert(
+      fc.property(networkCase, ({ net, weights, inputs }) => {
+        const engine = new Engine(net, { weights });
+        for (const input of inputs) {
+          engine.runSample(input);
+          const dense = denseSample(net, weights.map((w) => Float64Array.from(w)), input);
+          expect(engineSpikeTimes(engine, net.layers.length - 1)).toEqual(dense.spikeTimes);
+        }
+      }),
+      { seed: 1, numRuns: 150 },
+    );
+  });
+
+  it('gives the same spikes, winners, weights and learning state when a layer learns', () => {
+    fc.assert(
+      fc.property(networkCase, fc.nat(), ({ net, weights, inputs }, pick) => {
+        const convIndices = net.layers.flatMap((l, i) => (l.kind === 'conv' ? [i] : []));
+        const learnLayer = convIndices[pick % convIndices.length];
+        const engine = new Engine(net, { weights });
+        const conv = engine.layer(learnLayer) as ConvLayer;
+        const denseWeights = weights.map((w) => Float64Array.from(w));
+        const spec = conv.spec;
+        const state = { layer: learnLayer, learningRate: spec.learningRate, applications: 0 };
+        for (const input of inputs) {
+          engine.runSample(input, { learnLayer, lastLayer: learnLayer });
+          const dense = denseSample(net, denseWeights, input, state, learnLayer);
+          expect(engineSpikeTimes(engine, learnLayer)).toEqual(dense.spikeTimes);
+          expect(winnersOf(conv)).toEqual(dense.winners);
+          expect(Array.from(conv.weights)).toEqual(Array.from(denseWeights[convIndices.indexOf(learnLayer)]));
+          expect(conv.learning.learningRate).toBe(state.learningRate);
+          expect(conv.learning.applications).toBe(state.applications);
+        }
+      }),
+      { seed: 2, numRuns: 150 },
+    );
+  });
+
+  it('agrees with the dense reference on MNIST test digits with the authors trained weights', () => {
+    const trace = readTrace(referenceTracePath());
+    const mnist = loadMnist();
+    const net = resolveNetwork({});
+    const engine = new Engine(net, { weights: [trace.finalWeights] });
+    const times = new Int32Array(784);
+    for (let i = 0; i < 4; i++) {
+      rankOrderEncode(imageAt(mnist.test, i), 15, times);
+      engine.runSample(times);
+      const dense = denseSample(net, [Float64Array.from(trace.finalWeights)], times);
+      expect(engineSpikeTimes(engine, 2)).toEqual(dense.spikeTimes);
+      expect(engine.summary().layers[1].denseMacs).toBe(dense.macs);
+    }
+  });
+});
+
+describe('engine', () => {
+  const net = resolveNetwork({ timeBins: 4, inputHeight: 6, inputWidth: 6, layers: [{ kind: 'conv', maps: 3, kernelSize: 3, padding: 1, thresholdV: 1 }, { kind: 'pool', kernelSize: 2, stride: 2 }] });
+  const weights = [Float64Array.from({ length: 27 }, (_, i) => 0.3 + 0.02 * i)];
+  const input = Int32Array.from({ length: 36 }, (_, i) => (i * 7) % 5 - 1);
+
+  it('streams every spike of every layer, in non-decreasing time, and a summary per sample', () => {
+    const engine = new Engine(net, { weights });
+    const seen: SpikeEvent[] = [];
+    const summaries: number[] = [];
+    const a = engine.streams.spikes$.subscribe((e) => seen.push(e));
+    const b = engine.streams.samples$.subscribe((s) => summaries.push(s.totalSpikes));
+    engine.runSample(input);
+    a.unsubscribe();
+    b.unsubscribe();
+    const summary = engine.summary();
+    expect(seen.length).toBe(summary.totalSpikes);
+    expect(summaries).toEqual([summary.totalSpikes]);
+    for (let li = 0; li < 3; li++) expect(seen.filter((e) => e.layer === li).length).toBe(summary.layers[li].spikes);
+    for (let i = 1; i < seen.length; i++) expect(seen[i].time).toBeGreaterThanOrEqual(seen[i - 1].time);
+    // after unsubscribing, nothing more arrives
+    engine.runSample(input);
+    expect(seen.length).toBe(summary.totalSpikes);
+  });
+
+  it('draws the same initial weights from the same seed, and other weights from another', async () => {
+    const { SeededRandom } = await import('../../src/util/random.js');
+    const w = (seed: number): Float64Array => (new Engine(resolveNetwork({}), { random: new SeededRandom(seed) }).hidden[0] as ConvLayer).weights;
+    expect(Array.from(w(7))).toEqual(Array.from(w(7)));
+    expect(Array.from(w(7))).not.toEqual(Array.from(w(8)));
+    const w0 = w(0);
+    const mean = w0.reduce((a, b) => a + b, 0) / w0.length;
+    const sd = Math.sqrt(w0.reduce((a, b) => a + (b - mean) ** 2, 0) / w0.length);
+    expect(mean).toBeCloseTo(0.8, 2);
+    expect(sd).toBeGreaterThan(0.045);
+    expect(sd).toBeLessThan(0.055);
+  });
+
+  it('runs the JavaScript kernel to the same result as the WebAssembly one', () => {
+    const a = new Engine(net, { weights, kernel: 'wasm' });
+    const b = new Engine(net, { weights, kernel: 'js' });
+    a.runSample(input, { learnLayer: 1 });
+    b.runSample(input, { learnLayer: 1 });
+    expect(engineSpikeTimes(a, 2)).toEqual(engineSpikeTimes(b, 2));
+    expect(Array.from((a.hidden[0] as ConvLayer).weights)).toEqual(Array.from((b.hidden[0] as ConvLayer).weights));
+  });
+});

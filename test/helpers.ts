@@ -1,0 +1,28 @@
+/** Shared test helpers: the reference trace's location and small builders. */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * The authors' seed-0 trace: `EVSPIKE_TRACE` if set, else ../shared/reference beside the
+ * repository (where the project keeps it). Tests that need it fail, with this message, when it
+ * is missing: a conformance test that silently skips would prove nothing.
+ */
+export function referenceTracePath(): string {
+  const file = process.env.EVSPIKE_TRACE ?? join(repoRoot, '..', 'shared', 'reference', 'goupy-mnist-seed0.json');
+  if (!existsSync(file)) {
+    throw new Error(`reference trace not found at ${file}; set EVSPIKE_TRACE to the path of goupy-mnist-seed0.json`);
+  }
+  return file;
+}
+
+/** Build an IDX byte buffer (unsigned bytes) from dimensions and values. */
+export function idxBytes(dims: number[], values: ArrayLike<number>): Uint8Array {
+  const header = Buffer.alloc(4 + 4 * dims.length);
+  header[2] = 0x08;
+  header[3] = dims.length;
+  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+  return Buffer.concat([header, Buffer.from(Array.from(values))]);
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { PoolLayer, poolConnectivity } from '../../src/neurons/pool.js';
+import type { ResolvedPoolLayer } from '../../src/neurons/network.js';
+
+// a 1 × 5 × 5 conv map pooled 2×2 / 2: a 2 × 2 pool; row and column 4 are not covered
+const spec: ResolvedPoolLayer = {
+  kind: 'pool',
+  index: 2,
+  kernelSize: 2,
+  stride: 2,
+  padding: 0,
+  inShape: { channels: 1, height: 5, width: 5 },
+  outShape: { channels: 1, height: 2, width: 2 },
+};
+const conv = (y: number, x: number): number => y * 5 + x;
+
+describe('single-spike pool layer', () => {
+  it('connects each conv neuron to the windows that cover it', () => {
+    const c = poolConnectivity(spec);
+    const targets = (n: number): number[] => Array.from(c.target.subarray(c.start[n], c.start[n + 1]));
+    expect(targets(conv(0, 1))).toEqual([0]);
+    expect(targets(conv(3, 3))).toEqual([3]);
+    expect(targets(conv(4, 4))).toEqual([]);
+    expect(targets(conv(1, 4))).toEqual([]);
+  });
+
+  it('fires in the first bin any neuron of its window fires, and never again', () => {
+    const pool = new PoolLayer(spec, 0, -1);
+    pool.beginSample(1);
+    expect(pool.deliver(conv(0, 1), 0)).toBe(true);
+    expect(pool.deliver(conv(1, 0), 0)).toBe(false);
+    pool.closeBin(false);
+    expect(Array.from(pool.spikes.neuron.subarray(0, pool.spikes.count))).toEqual([0]);
+    expect(pool.potentialAt(0, 0)).toBe(-1);
+    expect(pool.potentialAt(1, 0)).toBe(0);
+    // bin 3: window 0 again (already fired), window 3, and an uncovered neuron
+    pool.deliver(conv(1, 1), 3);
+    pool.deliver(conv(2, 3), 3);
+    pool.deliver(conv(4, 2), 3);
+    pool.closeBin(false);
+    expect(Array.from(pool.spikes.neuron.subarray(0, pool.spikes.count))).toEqual([0, 3]);
+    expect(Array.from(pool.spikes.time.subarray(0, pool.spikes.count))).toEqual([0, 3]);
+    // synaptic events: (0,1) and (1,0) → pool 0 live; (1,1) → pool 0 dead; (2,3) → pool 3 live
+    expect(pool.counts.synapticEvents).toBe(3);
+    expect(pool.counts.fanoutEvents).toBe(4);
+    expect(pool.potentialAt(3, 2)).toBe(0);
+    expect(pool.potentialAt(3, 3)).toBe(-1);
+    // a new sample starts from scratch
+    pool.beginSample(2);
+    pool.deliver(conv(0, 0), 1);
+    pool.closeBin(false);
+    expect(pool.spikes.count).toBe(1);
+    expect(pool.potentialAt(3, 14)).toBe(0);
+  });
+});
