@@ -20,13 +20,20 @@ usage:
 
 Each command takes --help.`;
 
-export function main(argv: string[]): number {
-  const out = (line: string): void => {
-    process.stdout.write(line + '\n');
-  };
-  const err = (line: string): void => {
-    process.stderr.write(line + '\n');
-  };
+/** Where the command's lines go (stdout and stderr by default; tests capture them). */
+export interface CommandIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+const processIo: CommandIo = {
+  out: (line) => void process.stdout.write(line + '\n'),
+  err: (line) => void process.stderr.write(line + '\n'),
+};
+
+/** Run the command line `argv` (without `node` and the script); returns the exit code. */
+export function main(argv: string[], io: CommandIo = processIo): number {
+  const { out, err } = io;
   const [command, ...rest] = argv;
   try {
     switch (command) {

@@ -84,9 +84,9 @@ export function trainCommand(argv: string[], out: (line: string) => void): numbe
   const trainProgress = new Progress('training', undefined, { quiet });
   let t0 = performance.now();
   const [result] = trainNetwork(engine, data.train, random, { maxSamples: trainLimit }, (p) =>
-    trainProgress.update(p.samples, `Q=${p.convergence.toFixed(4)}`),
+    trainProgress.update(p.samples, `Q=${p.convergence.toPrecision(4)}`),
   );
-  trainProgress.finish(result.samples, `Q=${result.convergence.toFixed(4)} (${result.stoppedBy})`);
+  trainProgress.finish(result.samples, `Q=${result.convergence.toPrecision(6)} (${result.stoppedBy})`);
   const trainSeconds = (performance.now() - t0) / 1000;
 
   const count = Math.min(testLimit, data.test.count);
@@ -121,7 +121,7 @@ export function trainCommand(argv: string[], out: (line: string) => void): numbe
   const rows: [string, string][] = [
     ['seed', String(seed)],
     ['training samples presented', `${result.samples} (stopped by ${result.stoppedBy})`],
-    ['convergence Q at the end', result.convergence.toFixed(5)],
+    ['convergence Q at the end', `${result.convergence.toPrecision(6)} (threshold 0.01)`],
     ['learning rate / VDSP applications', `${result.learningRate} / ${result.applications}`],
     ['test samples', String(count)],
     ['spikes per sample: input', f(report.spikesPerSample.input)],

@@ -1,0 +1,41 @@
+/**
+ * evspike: an event-driven simulator of single-spike convolutional spiking networks that learn
+ * with voltage-dependent synaptic plasticity (Goupy et al. 2023). The public API.
+ */
+export { EvspikeError, OptionError, DataFileError, TraceFormatError } from './errors.js';
+export { SeededRandom, shuffledIndices } from './util/random.js';
+export { decodeIdx, readIdxFile, readImageSet, imageAt, type IdxArray, type ImageSet } from './data/idx.js';
+export { loadMnist, embeddedMnistDir, type MnistData } from './data/mnist.js';
+export {
+  resolveNetwork,
+  neuronCount,
+  convLayers,
+  CONV_DEFAULTS,
+  POOL_DEFAULTS,
+  type NetworkOptions,
+  type LayerOptions,
+  type ConvLayerOptions,
+  type PoolLayerOptions,
+  type ResolvedNetwork,
+  type ResolvedLayer,
+  type ResolvedConvLayer,
+  type ResolvedPoolLayer,
+  type Precision,
+  type Shape,
+} from './neurons/network.js';
+export { rankOrderEncode, InputPotential, NO_SPIKE } from './neurons/encoder.js';
+export { ConvLayer, type ConvLearningState } from './neurons/conv.js';
+export { PoolLayer } from './neurons/pool.js';
+export { InputLayer } from './neurons/input.js';
+export type { SpikeLog, LayerCounts } from './neurons/layer.js';
+export type { KernelChoice } from './neurons/kernels/integrate.js';
+export { vdspWeight, applyVdsp, nextLearningRate, convergence, type VdspRule, type LearningRateRule } from './plasticity/vdsp.js';
+export { selectWinners, createWinnerMask, resetWinnerMask, type WinnerMask } from './plasticity/winners.js';
+export { EventQueue, SPIKE, BIN_END, type QueuedEvent, type QueuedKind } from './events/queue.js';
+export { Engine, initialWeights, denseMacs, type EngineOptions, type SampleOptions } from './events/engine.js';
+export { SimulationStreams, type SpikeEvent, type SampleSummary, type LayerSummary, type SimulationEvent } from './events/stream.js';
+export { trainNetwork, resolveTrainOptions, type TrainOptions, type LayerTrainResult, type TrainProgress } from './pipeline/train.js';
+export { inferImages, addSummary, emptyTotals, type RunTotals } from './pipeline/infer.js';
+export { denseSample, type DenseSample, type DenseLearning } from './reference/dense.js';
+export { readTrace, parseTrace, type Trace } from './replay/trace.js';
+export { replayTrace, jaccard, type ReplayResult, type ReplayReport, type ReplayOptions } from './replay/replay.js';

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { loadMnist } from '../../src/data/mnist.js';
+import { Engine } from '../../src/events/engine.js';
+import type { ConvLayer } from '../../src/neurons/conv.js';
+import { resolveNetwork } from '../../src/neurons/network.js';
+import { trainNetwork } from '../../src/pipeline/train.js';
+import { SeededRandom } from '../../src/util/random.js';
+
+const mnist = loadMnist();
+
+function train(seed: number, maxSamples?: number) {
+  const random = new SeededRandom(seed);
+  const engine = new Engine(resolveNetwork({}), { random });
+  const [result] = trainNetwork(engine, mnist.train, random, { maxSamples });
+  return { result, conv: engine.hidden[0] as ConvLayer };
+}
+
+describe('VDSP training on MNIST', () => {
+  it('converges within the authors range of samples and learns nearly binary weights', () => {
+    const { result, conv } = train(0);
+    expect(result.stoppedBy).toBe('convergence');
+    // the authors' code stops after 577-753 samples over 10 seeds
+    expect(result.samples).toBeGreaterThan(500);
+    expect(result.samples).toBeLessThan(900);
+    expect(result.convergence).toBeLessThan(0.01);
+    expect(result.convergenceHistory.length).toBe(result.samples);
+    expect(result.convergenceHistory[0]).toBeGreaterThan(0.1); // starts near 0.8 · 0.2
+    expect(result.learningRate).toBe(0.1);
+    const binary = conv.weights.filter((w) => w < 0.05 || w > 0.95).length / conv.weights.length;
+    expect(binary).toBeGreaterThan(0.9);
+  });
+
+  it('is deterministic: the same seed gives bit-identical weights, another seed others', () => {
+    const a = train(5, 40);
+    const b = train(5, 40);
+    expect(a.result.stoppedBy).toBe('limit');
+    expect(a.result.samples).toBe(40);
+    expect(Array.from(a.conv.weights)).toEqual(Array.from(b.conv.weights));
+    expect(a.conv.learning).toEqual(b.conv.learning);
+    expect(Array.from(train(6, 40).conv.weights)).not.toEqual(Array.from(a.conv.weights));
+  });
+
+  it('trains a second conv → pool pair after the first, layer by layer', () => {
+    const net = resolveNetwork({
+      layers: [{ kind: 'conv', maps: 16, kernelSize: 5, padding: 2, thresholdV: 8 }, { kind: 'pool', kernelSize: 2, stride: 2 }, { kind: 'conv', maps: 8, kernelSize: 3, padding: 1, thresholdV: 3 }, { kind: 'pool', kernelSize: 2, stride: 2 }],
+    });
+    const random = new SeededRandom(1);
+    const engine = new Engine(net, { random });
+    const before = Float64Array.from((engine.hidden[2] as ConvLayer).weights);
+    const results = trainNetwork(engine, mnist.train, random, { maxSamples: 30 });
+    expect(results.map((r) => [r.layer, r.samples])).toEqual([
+      [1, 30],
+      [3, 30],
+    ]);
+    expect(results[0].applications).toBeGreaterThan(0);
+    expect(results[1].applications).toBeGreaterThan(0);
+    expect(Array.from((engine.hidden[2] as ConvLayer).weights)).not.toEqual(Array.from(before));
+  });
+});
