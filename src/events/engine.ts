@@ -13,6 +13,7 @@ import { InputLayer } from '../neurons/input.js';
 import { PoolLayer } from '../neurons/pool.js';
 import type { LayerCounts, SpikeLog } from '../neurons/layer.js';
 import { neuronCount, type ResolvedConvLayer, type ResolvedNetwork } from '../neurons/network.js';
+import { OptionError } from '../errors.js';
 import type { SeededRandom } from '../util/random.js';
 import { BIN_END, EventQueue, SPIKE } from './queue.js';
 import { SimulationStreams, type LayerSummary, type SampleSummary } from './stream.js';
@@ -129,13 +130,16 @@ export class Engine {
 
   /**
    * Run one sample.
-   * @param spikeTimes spike bin of each input neuron (−1: none); bins must lie in
-   *   [0, timeBins) — the boundary validates them, this hot path does not
+   * @param spikeTimes spike time of each input neuron, −1 for none; times lie in
+   *   [0, timeBins) (integers are bins; the engine also accepts fractional times)
+   * @throws OptionError for a wrong length, a time out of range or NaN, or layer options
+   *   that do not fit the network
    */
   runSample(spikeTimes: ArrayLike<number>, options: SampleOptions = {}): void {
     const net = this.network;
     const last = options.lastLayer ?? net.layers.length - 1;
     const learnLayer = options.learnLayer ?? -1;
+    this.checkSample(spikeTimes, last, learnLayer);
     this.sampleSerial = (this.sampleSerial % 0xfffffffe) + 1;
     const sample = this.sampleSerial;
     this.lastSimulated = last;
@@ -182,6 +186,24 @@ export class Engine {
       }
     }
     if (streams.samplesObserved) streams.emitSample(this.summary());
+  }
+
+  private checkSample(spikeTimes: ArrayLike<number>, last: number, learnLayer: number): void {
+    const net = this.network;
+    if (spikeTimes.length !== this.input.spikeTime.length) {
+      throw new OptionError('spikeTimes', spikeTimes, `one time per input neuron (${this.input.spikeTime.length})`);
+    }
+    const T = net.timeBins;
+    for (let i = 0; i < spikeTimes.length; i++) {
+      const t = spikeTimes[i];
+      if (!(t === -1 || (t >= 0 && t < T))) throw new OptionError(`spikeTimes[${i}]`, t, `−1 or a time in [0, ${T})`);
+    }
+    if (!Number.isInteger(last) || last < 0 || last >= net.layers.length) {
+      throw new OptionError('lastLayer', last, `a layer index in [0, ${net.layers.length - 1}]`);
+    }
+    if (learnLayer !== -1 && (net.layers[learnLayer]?.kind !== 'conv' || learnLayer > last)) {
+      throw new OptionError('learnLayer', learnLayer, `the index of a conv layer no later than lastLayer (${last})`);
+    }
   }
 
   /** Per-layer figures of the last sample, for the layers it simulated. */

@@ -131,6 +131,17 @@ describe('engine', () => {
     expect(sd).toBeLessThan(0.055);
   });
 
+  it('refuses inputs and options that do not fit the network, naming them', () => {
+    const engine = new Engine(net, { weights });
+    expect(() => engine.runSample(new Int32Array(35))).toThrow(/spikeTimes: expected one time per input neuron \(36\)/);
+    const bad = Int32Array.from(input);
+    bad[9] = 4;
+    expect(() => engine.runSample(bad)).toThrow(/spikeTimes\[9\]: expected −1 or a time in \[0, 4\), got 4/);
+    expect(() => engine.runSample(Array.from(input, (t, i) => (i === 2 ? Number.NaN : t)))).toThrow(/spikeTimes\[2\]: .* got NaN/);
+    expect(() => engine.runSample(input, { learnLayer: 2 })).toThrow(/learnLayer: expected the index of a conv layer/);
+    expect(() => engine.runSample(input, { lastLayer: 3 })).toThrow(/lastLayer: expected a layer index in \[0, 2\]/);
+  });
+
   it('runs the JavaScript kernel to the same result as the WebAssembly one', () => {
     const a = new Engine(net, { weights, kernel: 'wasm' });
     const b = new Engine(net, { weights, kernel: 'js' });
