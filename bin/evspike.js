@@ -2,4 +2,4 @@
 // Entry point of the `evspike` command; the code is built into dist/ by `npm ci` (prepare).
 import { main } from '../dist/cli/main.js';
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

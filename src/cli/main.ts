@@ -6,11 +6,17 @@
 import { EvspikeError } from '../errors.js';
 import { BENCH_USAGE, benchCommand } from './bench.js';
 import { REPLAY_USAGE, replayCommand } from './replay.js';
+import { EVALUATE_USAGE, RUN_USAGE, evaluateCommand, runCommand } from './run.js';
 import { TRAIN_USAGE, trainCommand } from './train.js';
 
 const USAGE = `evspike: event-driven single-spike convolutional SNN simulator (VDSP, Goupy et al. 2023)
 
 usage:
+  ${RUN_USAGE}
+      the paper's experiment end to end: VDSP training, feature extraction, SVM readout, report
+      (SCENARIO: a file or a shipped name, mnist-vdsp by default, or mnist-quick)
+  ${EVALUATE_USAGE}
+      re-run the test evaluation of a saved checkpoint
   ${TRAIN_USAGE}
       train the conv layer with VDSP to convergence on MNIST, then report spikes and events on the test set
   ${REPLAY_USAGE}
@@ -32,11 +38,15 @@ const processIo: CommandIo = {
 };
 
 /** Run the command line `argv` (without `node` and the script); returns the exit code. */
-export function main(argv: string[], io: CommandIo = processIo): number {
+export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
   const { out, err } = io;
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      case 'run':
+        return await runCommand(rest, out);
+      case 'evaluate':
+        return await evaluateCommand(rest, out);
       case 'train':
         return trainCommand(rest, out);
       case 'replay':

@@ -40,7 +40,7 @@ export class Progress {
 
   /** Report that `done` items are finished; `extra` is appended (for example "Q=0.0123"). */
   update(done: number, extra = ''): void {
-    if (this.quiet) return;
+    if (this.quiet || done === 0) return;
     const now = performance.now();
     if (now - this.last < this.interval) return;
     this.last = now;

@@ -283,3 +283,40 @@ export function neuronCount(shape: Shape): number {
 export function convLayers(net: ResolvedNetwork): ResolvedConvLayer[] {
   return net.layers.filter((l): l is ResolvedConvLayer => l.kind === 'conv');
 }
+
+/**
+ * The complete options that resolve to `net` (every default written out): what results and
+ * checkpoints record, and what `resolveNetwork` turns back into the same network.
+ */
+export function networkOptionsOf(net: ResolvedNetwork): NetworkOptions {
+  const input = net.layers[0];
+  const layers: LayerOptions[] = [];
+  for (const layer of net.layers.slice(1)) {
+    switch (layer.kind) {
+      case 'conv': {
+        const { index: _i, inShape: _a, outShape: _b, ...options } = layer;
+        layers.push({ ...options });
+        break;
+      }
+      case 'pool': {
+        const { index: _i, inShape: _a, outShape: _b, ...options } = layer;
+        layers.push({ ...options });
+        break;
+      }
+      case 'input':
+        break;
+      default: {
+        const _exhaustive: never = layer;
+        throw new RangeError(`unknown layer ${String(_exhaustive)}`);
+      }
+    }
+  }
+  return {
+    timeBins: net.timeBins,
+    inputHeight: input.outShape.height,
+    inputWidth: input.outShape.width,
+    restV: net.restV,
+    resetV: net.resetV,
+    layers,
+  };
+}

@@ -5,17 +5,17 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { referenceTracePath } from '../helpers.js';
 
-function run(...argv: string[]): { code: number; out: string; err: string } {
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-describe('evspike command line', () => {
-  it('lists the commands, and refuses an unknown one', () => {
-    expect(run('--help').out).toMatch(/evspike replay TRACE/);
-    const r = run('frobnicate');
+describe('evspike command line', async () => {
+  it('lists the commands, and refuses an unknown one', async () => {
+    expect((await run('--help')).out).toMatch(/evspike replay TRACE/);
+    const r = await run('frobnicate');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/unknown command "frobnicate"/);
   });
@@ -35,18 +35,18 @@ describe('evspike command line', () => {
     [['train', '--train-limit', '-5'], /--train-limit: expected an integer ≥ 1, got "-5"/],
   ];
   for (const [argv, message] of bad) {
-    it(`exits non-zero with a clear message: ${argv.join(' ')}`, () => {
-      const r = run(...argv);
+    it(`exits non-zero with a clear message: ${argv.join(' ')}`, async () => {
+      const r = await run(...argv);
       expect(r.code).toBe(2);
       expect(r.err).toMatch(message);
       expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
     });
   }
 
-  it('replays a trace and writes the replayed results atomically with the trace key names', () => {
+  it('replays a trace and writes the replayed results atomically with the trace key names', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'evspike-cli-'));
     const file = join(dir, 'replayed.json');
-    const r = run('replay', referenceTracePath(), '--out', file);
+    const r = await run('replay', referenceTracePath(), '--out', file);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/training steps identical: +28\/28/);
     const json = JSON.parse(readFileSync(file, 'utf8'));
@@ -57,16 +57,16 @@ describe('evspike command line', () => {
     expect(readdirSync(dir)).toEqual(['replayed.json']); // no temporary file left
   });
 
-  it('refuses an output file in a missing folder and writes nothing', () => {
+  it('refuses an output file in a missing folder and writes nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'evspike-cli-'));
-    const r = run('replay', referenceTracePath(), '--out', join(dir, 'missing', 'x.json'));
+    const r = await run('replay', referenceTracePath(), '--out', join(dir, 'missing', 'x.json'));
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/cannot write: folder .*missing does not exist/);
     expect(existsSync(join(dir, 'missing'))).toBe(false);
   });
 
-  it('trains, tests and reports as JSON', () => {
-    const r = run('train', '--train-limit', '40', '--test-limit', '100', '--json', '--quiet');
+  it('trains, tests and reports as JSON', async () => {
+    const r = await run('train', '--train-limit', '40', '--test-limit', '100', '--json', '--quiet');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);
     expect(report.samplesToConvergence).toBe(40);
@@ -78,8 +78,8 @@ describe('evspike command line', () => {
     expect(report.synapticEventsPerSample).toBeLessThanOrEqual(report.fanoutEventsPerSample);
   });
 
-  it('benchmarks and prints the four figures as JSON', () => {
-    const r = run('bench', '--samples', '100', '--dense-samples', '1', '--json');
+  it('benchmarks and prints the four figures as JSON', async () => {
+    const r = await run('bench', '--samples', '100', '--dense-samples', '1', '--json');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);
     for (const key of ['inferenceSamplesPerSecond', 'trainSamplesPerSecond', 'synapticEventsPerSample', 'denseMacsPerSample']) {

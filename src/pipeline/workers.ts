@@ -1,0 +1,214 @@
+/**
+ * A pool of worker threads for the two parallel phases: feature extraction (chunks of images
+ * handed out as workers free up) and the one-vs-rest readout (one binary problem per class).
+ * Results are put back in order, so they are identical whatever the number of workers.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { EvspikeError } from '../errors.js';
+import type { ImageSet } from '../data/idx.js';
+import type { KernelChoice } from '../neurons/kernels/integrate.js';
+import type { NetworkOptions } from '../neurons/network.js';
+import { concatFeatures, type SparseFeatures } from '../readout/features.js';
+import { classesOf, type LinearReadout, type ResolvedLinearSvmOptions } from '../readout/linear-svm.js';
+import { OptionError } from '../errors.js';
+import type { RunTotals } from './infer.js';
+import { emptyTotals } from './infer.js';
+import type { WorkerReply, WorkerRequest } from './worker.js';
+
+/** The built worker script (dist/pipeline/worker.js), also when this module runs from src/. */
+function workerScript(): URL {
+  const beside = new URL('./worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  const built = fileURLToPath(beside).replace(/([\\/])src([\\/])pipeline([\\/])worker\.js$/, '$1dist$2pipeline$3worker.js');
+  if (existsSync(built)) return pathToFileURL(built);
+  throw new EvspikeError('the worker script dist/pipeline/worker.js is missing: run npm run build');
+}
+
+/** Sum `b` into `a`. */
+export function mergeTotals(a: RunTotals, b: RunTotals): RunTotals {
+  b.layers.forEach((l, i) => {
+    const t = (a.layers[i] ??= { ...l, spikes: 0, synapticEvents: 0, fanoutEvents: 0, denseMacs: 0 });
+    t.spikes += l.spikes;
+    t.synapticEvents += l.synapticEvents;
+    t.fanoutEvents += l.fanoutEvents;
+    t.denseMacs += l.denseMacs;
+  });
+  a.totalSpikes += b.totalSpikes;
+  a.samples += b.samples;
+  return a;
+}
+
+function toShared<T extends Int32Array | Uint8Array>(a: T): SharedArrayBuffer {
+  const sab = new SharedArrayBuffer(a.byteLength);
+  new Uint8Array(sab).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return sab;
+}
+
+export class WorkerPool {
+  private readonly workers: Worker[];
+  private sharedPixels = new Map<ImageSet, SharedArrayBuffer>();
+
+  /** @param size number of worker threads (≥ 1) */
+  constructor(readonly size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new OptionError('workers', size, 'a positive integer');
+    const script = workerScript();
+    this.workers = Array.from({ length: size }, () => new Worker(script));
+  }
+
+  /** Stop every worker. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  /**
+   * Extract the features of images [0, count) of `images` with the given network and weights.
+   * @param onProgress called with the number of images done so far
+   */
+  async extract(
+    network: NetworkOptions,
+    weights: Float64Array[],
+    images: ImageSet,
+    count: number,
+    cols: number,
+    kernel: KernelChoice,
+    onProgress?: (done: number) => void,
+    chunk = 1000,
+  ): Promise<{ features: SparseFeatures; totals: RunTotals }> {
+    let pixels = this.sharedPixels.get(images);
+    if (pixels === undefined) {
+      pixels = toShared(images.pixels);
+      this.sharedPixels.set(images, pixels);
+    }
+    const init: WorkerRequest = { kind: 'init-extract', network, weights, kernel, pixels, count: images.count, height: images.height, width: images.width };
+    const blocks: SparseFeatures[] = [];
+    const totals: RunTotals[] = [];
+    let next = 0;
+    let done = 0;
+    await Promise.all(
+      this.workers.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            const give = (): void => {
+              if (next >= count) {
+                cleanup();
+                resolve();
+                return;
+              }
+              const start = next;
+              const end = Math.min(count, start + chunk);
+              next = end;
+              worker.postMessage({ kind: 'extract', start, end } satisfies WorkerRequest);
+            };
+            const onMessage = (r: WorkerReply): void => {
+              switch (r.kind) {
+                case 'progress':
+                  done += r.done;
+                  onProgress?.(done);
+                  return;
+                case 'extracted': {
+                  const index = r.start / chunk;
+                  blocks[index] = { rows: r.end - r.start, cols, offsets: r.offsets, indices: r.indices };
+                  totals[index] = r.totals;
+                  give();
+                  return;
+                }
+                case 'failed':
+                  cleanup();
+                  reject(new Error(`worker failed: ${r.message}`));
+                  return;
+                case 'svm-done':
+                  return;
+                default: {
+                  const _exhaustive: never = r;
+                  return _exhaustive;
+                }
+              }
+            };
+            const onError = (e: Error): void => {
+              cleanup();
+              reject(e);
+            };
+            const cleanup = (): void => {
+              worker.off('message', onMessage);
+              worker.off('error', onError);
+            };
+            worker.on('message', onMessage);
+            worker.on('error', onError);
+            worker.postMessage(init);
+            give();
+          }),
+      ),
+    );
+    return { features: concatFeatures(blocks, cols), totals: totals.reduce(mergeTotals, emptyTotals()) };
+  }
+
+  /** Train the one-vs-rest linear readout, the classes shared out over the workers. */
+  async trainLinearReadout(
+    features: SparseFeatures,
+    labels: Uint8Array,
+    options: ResolvedLinearSvmOptions,
+    onClass?: (classesDone: number) => void,
+  ): Promise<LinearReadout> {
+    const classes = classesOf(labels, features.rows);
+    if (classes.length < 2) throw new OptionError('labels', classes, 'at least two classes in the training labels');
+    const offsets = toShared(features.offsets);
+    const indices = toShared(features.indices);
+    const sharedLabels = toShared(labels.subarray(0, features.rows));
+    const stride = features.cols + 1;
+    const weights = new Float64Array(classes.length * stride);
+    const iterations = new Array<number>(classes.length).fill(0);
+    let next = 0;
+    let done = 0;
+    await Promise.all(
+      this.workers.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            const give = (): void => {
+              if (next >= classes.length) {
+                cleanup();
+                resolve();
+                return;
+              }
+              const c = next++;
+              worker.postMessage({
+                kind: 'svm',
+                offsets,
+                indices,
+                rows: features.rows,
+                cols: features.cols,
+                labels: sharedLabels,
+                label: classes[c],
+                classIndex: c,
+                options,
+              } satisfies WorkerRequest);
+            };
+            const onMessage = (r: WorkerReply): void => {
+              if (r.kind === 'svm-done') {
+                weights.set(r.weights, r.classIndex * stride);
+                iterations[r.classIndex] = r.iterations;
+                onClass?.(++done);
+                give();
+              } else if (r.kind === 'failed') {
+                cleanup();
+                reject(new Error(`worker failed: ${r.message}`));
+              }
+            };
+            const onError = (e: Error): void => {
+              cleanup();
+              reject(e);
+            };
+            const cleanup = (): void => {
+              worker.off('message', onMessage);
+              worker.off('error', onError);
+            };
+            worker.on('message', onMessage);
+            worker.on('error', onError);
+            give();
+          }),
+      ),
+    );
+    return { kind: 'linear-svm', classes, features: features.cols, weights, iterations, options };
+  }
+}

@@ -1,0 +1,165 @@
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { loadMnist } from '../../src/data/mnist.js';
+import { Engine } from '../../src/events/engine.js';
+import { resolveNetwork } from '../../src/neurons/network.js';
+import { readCheckpoint, readFeatures } from '../../src/pipeline/checkpoint.js';
+import { extractFeatures, featureCount } from '../../src/pipeline/extract.js';
+import { runExperiment, type RunResult } from '../../src/pipeline/run.js';
+import { loadScenario, withOverrides } from '../../src/pipeline/scenario.js';
+import { WorkerPool } from '../../src/pipeline/workers.js';
+import { sameFeatures } from '../../src/readout/features.js';
+import { SeededRandom } from '../../src/util/random.js';
+
+const mnist = loadMnist();
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('end-to-end run (quick scenario: readout on 3,000 training images, 1,000 test images)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evspike-run-'));
+  let result: RunResult;
+
+  beforeAll(async () => {
+    result = await runExperiment({ scenario: loadScenario('mnist-quick'), data: mnist, workers: 2, saveDir: dir });
+  });
+
+  it('trains, extracts, reads out and reaches an accuracy that broken features or readout would miss', () => {
+    expect(result.samplesToConvergence).toBeGreaterThan(500);
+    expect(result.layers[0].stoppedBy).toBe('convergence');
+    expect(result.readoutTrainSamples).toBe(3000);
+    expect(result.testSamples).toBe(1000);
+    expect(result.accuracy).toBeGreaterThan(0.93);
+    expect(result.spikesPerSample.total).toBeGreaterThan(500);
+    expect(result.spikesPerSample.total).toBeLessThan(620);
+    expect(result.denseMacsPerSample).toBe(15 * 70 * 28 * 28 * 49 + 15 * 70 * 9 * 9 * 9);
+  });
+
+  it('saves a checkpoint that loads, verifies and evaluates to the same accuracy', async () => {
+    const cp = readCheckpoint(dir);
+    expect(cp.payload.phase).toBe('complete');
+    expect(cp.payload.layers[0].weights).toHaveLength(3430);
+    expect(cp.payload.layers[0].convergenceHistory).toHaveLength(result.samplesToConvergence);
+    expect(cp.payload.readout?.weights).toHaveLength(10 * 5671);
+    expect(readFeatures(dir, cp.payload.features!.test!).rows).toBe(1000);
+    expect(readdirSync(dir).sort()).toEqual(['checkpoint.json', 'features-test.bin', 'features-train.bin']);
+    const r = await cli('evaluate', '--checkpoint', dir, '--json', '--quiet', '--workers', '1');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).accuracy).toBe(result.accuracy);
+  });
+
+  it('resumes from a trained-only checkpoint to the same result', async () => {
+    const trained = mkdtempSync(join(tmpdir(), 'evspike-resume-'));
+    const cp = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8'));
+    // keep only the trained phase: what a run killed during extraction leaves
+    const { createHash } = await import('node:crypto');
+    const payload = { ...cp.payload, phase: 'trained', readout: undefined, features: undefined, results: undefined };
+    const body = JSON.stringify(payload);
+    writeFileSync(join(trained, 'checkpoint.json'), JSON.stringify({ checksum: `sha256:${createHash('sha256').update(body).digest('hex')}`, payload: JSON.parse(body) }));
+    const r = await cli('run', '--resume', trained, '--json', '--quiet', '--workers', '2');
+    expect(r.code).toBe(0);
+    const resumed = JSON.parse(r.out);
+    expect(resumed.accuracy).toBe(result.accuracy);
+    expect(resumed.spikesPerSample).toEqual(result.spikesPerSample);
+    expect(resumed.seconds.train).toBe(0);
+    // and from the complete one, skipping every phase
+    const again = await cli('run', '--resume', dir, '--json', '--quiet');
+    expect(JSON.parse(again.out).accuracy).toBe(result.accuracy);
+  });
+
+  it('refuses a corrupt, truncated or mismatched checkpoint, saying which', async () => {
+    const file = join(dir, 'checkpoint.json');
+    const text = readFileSync(file, 'utf8');
+    const bad = mkdtempSync(join(tmpdir(), 'evspike-bad-'));
+    const badFile = join(bad, 'checkpoint.json');
+    writeFileSync(badFile, text.replace('"learningRate":0.1', '"learningRate":0.2'));
+    expect((await cli('evaluate', '--checkpoint', bad)).err).toMatch(/checksum mismatch: the checkpoint is corrupt/);
+    writeFileSync(badFile, text.slice(0, text.length / 2));
+    expect((await cli('evaluate', '--checkpoint', bad)).err).toMatch(/truncated or not JSON/);
+    const cp = JSON.parse(text);
+    cp.payload.layers[0].weights.pop();
+    const { createHash } = await import('node:crypto');
+    const body = JSON.stringify(cp.payload);
+    writeFileSync(badFile, JSON.stringify({ checksum: `sha256:${createHash('sha256').update(body).digest('hex')}`, payload: cp.payload }));
+    const r = await cli('evaluate', '--checkpoint', bad);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/mismatched checkpoint: layer 1 needs 3430 weights, the checkpoint has 3429/);
+    expect((await cli('evaluate', '--checkpoint', join(bad, 'nope'))).err).toMatch(/checkpoint folder does not exist/);
+    expect((await cli('run', '--resume', dir, '--seed', '3')).err).toMatch(/--resume goes on with the checkpoint's own configuration/);
+    // the good checkpoint is untouched by all this
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+});
+
+describe('feature extraction', () => {
+  it('gives identical features with 1 and with 2 workers', async () => {
+    const net = resolveNetwork();
+    const random = new SeededRandom(3);
+    const engine = new Engine(net, { random });
+    const weights = engine.convLayers.map((c) => Float64Array.from(c.weights));
+    const inProcess = extractFeatures(engine, mnist.test, 0, 1500);
+    const one = new WorkerPool(1);
+    const two = new WorkerPool(2);
+    try {
+      const scenario = loadScenario('mnist-vdsp');
+      const a = await one.extract(scenario.networkOptions, weights, mnist.test, 1500, featureCount(engine), 'auto', undefined, 400);
+      const b = await two.extract(scenario.networkOptions, weights, mnist.test, 1500, featureCount(engine), 'auto', undefined, 400);
+      expect(sameFeatures(a.features, inProcess.features)).toBe(true);
+      expect(sameFeatures(b.features, inProcess.features)).toBe(true);
+      expect(b.totals).toEqual(inProcess.totals);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+});
+
+describe('scenarios', () => {
+  it('ship the paper configuration with every value of SPEC', () => {
+    const s = loadScenario('mnist-vdsp');
+    const conv = s.network.layers[1];
+    expect(conv.kind === 'conv' && [conv.maps, conv.kernelSize, conv.padding, conv.thresholdV, conv.winners, conv.inhibitionRadius, conv.learningRate, conv.learningRateMax, conv.learningRateInterval, conv.depressionFactor]).toEqual([70, 7, 3, 10, 7, 3, 0.01, 0.1, 500, 2]);
+    expect(s.readout).toMatchObject({ kind: 'linear-svm', C: 0.005 });
+    expect(s.training.convergenceThreshold).toBe(0.01);
+  });
+
+  it('validate overrides with the same resolver', () => {
+    const s = loadScenario('mnist-vdsp');
+    expect(withOverrides(s, { testLimit: 10, seed: 4 }).limits.test).toBe(10);
+    expect(() => withOverrides(s, { testLimit: -1 })).toThrow(/options: limits\.test: expected an integer ≥ 1, got -1/);
+    expect(() => withOverrides(s, { C: 0 })).toThrow(/readout\.C: expected a finite number > 0, got 0/);
+    expect(() => loadScenario('no-such-scenario')).toThrow(/unknown scenario "no-such-scenario"/);
+  });
+
+  const badFlags: [string[], RegExp][] = [
+    [['run', 'nope'], /unknown scenario "nope"/],
+    [['run', '--workers', '0'], /--workers: expected an integer ≥ 1/],
+    [['run', '--test-limit', '-3'], /--test-limit: expected an integer ≥ 1, got "-3"/],
+    [['run', '--extract-limit', 'x'], /--extract-limit: expected an integer/],
+    [['run', '--svm-c', '0'], /--svm-c: expected a finite number > 0, got 0/],
+    [['run', '--svm-c', 'abc'], /--svm-c/],
+    [['run', '--readout', 'rbf'], /--readout: expected one of "linear-svm", "ml-svm"/],
+    [['run', '--data', '/no/such/dir'], /\/no\/such\/dir: data folder does not exist/],
+    [['evaluate'], /--checkpoint: expected a checkpoint folder/],
+  ];
+  for (const [argv, message] of badFlags) {
+    it(`refuse ${argv.join(' ')} with a clear message`, async () => {
+      const r = await cli(...argv);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(message);
+    });
+  }
+
+  it('refuses the ml-svm readout on the full training set', async () => {
+    const r = await cli('run', '--readout', 'ml-svm', '--test-limit', '10', '--quiet', '--workers', '1');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/at most 2000 training samples for the ml-svm readout/);
+  });
+});

@@ -1,0 +1,130 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FeatureBuilder, type SparseFeatures } from '../../src/readout/features.js';
+import { accuracy, predictLabels, resolveLinearSvmOptions, trainBinarySvm, trainLinearReadout } from '../../src/readout/linear-svm.js';
+import { trainMlSvmReadout, ML_SVM_MAX_SAMPLES } from '../../src/readout/ml-svm.js';
+import { SeededRandom } from '../../src/util/random.js';
+
+function features(rows: number[][], cols: number): SparseFeatures {
+  const b = new FeatureBuilder(cols);
+  for (const r of rows) b.add(r);
+  return b.build();
+}
+
+/** Primal objective ½‖w‖² + C Σ max(0, 1 − y w·x̃)², bias included in w and x̃. */
+function primal(f: SparseFeatures, y: number[], w: Float64Array, C: number): number {
+  let obj = 0;
+  for (const v of w) obj += 0.5 * v * v;
+  for (let i = 0; i < f.rows; i++) {
+    let dot = w[f.cols];
+    for (let k = f.offsets[i]; k < f.offsets[i + 1]; k++) dot += w[f.indices[k]];
+    const m = Math.max(0, 1 - y[i] * dot);
+    obj += C * m * m;
+  }
+  return obj;
+}
+
+/** Plain gradient descent on the primal (smooth for the squared hinge): the reference optimum. */
+function primalByGradientDescent(f: SparseFeatures, y: number[], C: number, steps = 20000): Float64Array {
+  const w = new Float64Array(f.cols + 1);
+  const lipschitz = 1 + 2 * C * f.rows * (f.cols + 1);
+  for (let s = 0; s < steps; s++) {
+    const g = Float64Array.from(w);
+    for (let i = 0; i < f.rows; i++) {
+      let dot = w[f.cols];
+      for (let k = f.offsets[i]; k < f.offsets[i + 1]; k++) dot += w[f.indices[k]];
+      const m = 1 - y[i] * dot;
+      if (m <= 0) continue;
+      const coef = -2 * C * m * y[i];
+      for (let k = f.offsets[i]; k < f.offsets[i + 1]; k++) g[f.indices[k]] += coef;
+      g[f.cols] += coef;
+    }
+    for (let j = 0; j < w.length; j++) w[j] -= g[j] / lipschitz;
+  }
+  return w;
+}
+
+const tight = resolveLinearSvmOptions({ tolerance: 1e-10, C: 0.5 });
+
+describe('L2-loss SVM by dual coordinate descent', () => {
+  it('solves a one-sample problem exactly: w = (a, a) with a = 2C / (1 + 4C)', () => {
+    // one positive sample with one active feature, plus the bias: minimise a² + C (1 − 2a)²
+    const f = features([[0]], 1);
+    const { weights, converged } = trainBinarySvm(f, () => true, tight);
+    expect(converged).toBe(true);
+    const a = (2 * 0.5) / (1 + 4 * 0.5);
+    expect(weights[0]).toBeCloseTo(a, 9);
+    expect(weights[1]).toBeCloseTo(a, 9);
+  });
+
+  it('reaches the primal optimum on random small problems', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.uniqueArray(fc.nat(5), { maxLength: 4 }), fc.boolean()), { minLength: 2, maxLength: 12 }),
+        fc.constantFrom(0.005, 0.1, 1),
+        (samples, C) => {
+          const f = features(
+            samples.map((s) => s[0]),
+            6,
+          );
+          const y = samples.map((s) => (s[1] ? 1 : -1));
+          const dual = trainBinarySvm(f, (i) => samples[i][1], resolveLinearSvmOptions({ C, tolerance: 1e-9, maxIterations: 100000 }));
+          const reference = primalByGradientDescent(f, y, C);
+          expect(primal(f, y, dual.weights, C)).toBeLessThanOrEqual(primal(f, y, reference, C) + 1e-7);
+          for (let j = 0; j < dual.weights.length; j++) expect(dual.weights[j]).toBeCloseTo(reference[j], 4);
+        },
+      ),
+      { seed: 4, numRuns: 40 },
+    );
+  });
+
+  it('separates a separable multi-class problem and is deterministic', () => {
+    const random = new SeededRandom(1);
+    const rows: number[][] = [];
+    const labels: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const label = i % 3;
+      // each class turns on its own block of features, plus noise features
+      const r = [label * 10 + random.nextInt(10), label * 10 + random.nextInt(10), 30 + random.nextInt(10)];
+      rows.push([...new Set(r)]);
+      labels.push(label);
+    }
+    const f = features(rows, 40);
+    const a = trainLinearReadout(f, labels, { C: 0.1 });
+    expect(accuracy(predictLabels(a, f), labels)).toBe(1);
+    const b = trainLinearReadout(f, labels, { C: 0.1 });
+    expect(Array.from(a.weights)).toEqual(Array.from(b.weights));
+    // a single class can be trained alone with the same result (workers share classes out)
+    const only2 = trainLinearReadout(f, labels, { C: 0.1 }, undefined, [2]);
+    expect(Array.from(only2.weights.subarray(2 * 41))).toEqual(Array.from(a.weights.subarray(2 * 41)));
+  });
+
+  it('agrees with ml-svm (SMO, hinge loss) on a small problem', () => {
+    const random = new SeededRandom(2);
+    const rows: number[][] = [];
+    const labels: number[] = [];
+    for (let i = 0; i < 120; i++) {
+      const label = i % 2;
+      const r = new Set<number>();
+      for (let k = 0; k < 6; k++) r.add(random.nextFloat() < 0.75 ? label * 20 + random.nextInt(20) : random.nextInt(40));
+      rows.push([...r]);
+      labels.push(label);
+    }
+    const train = features(rows.slice(0, 80), 40);
+    const test = features(rows.slice(80), 40);
+    const ours = predictLabels(trainLinearReadout(train, labels, { C: 0.1 }), test);
+    const theirs = predictLabels(trainMlSvmReadout(train, labels, { C: 0.1 }), test);
+    const truth = labels.slice(80);
+    expect(accuracy(ours, truth)).toBeGreaterThan(0.85);
+    expect(accuracy(theirs, truth)).toBeGreaterThan(0.85);
+    expect(accuracy(ours, theirs)).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('refuses the ml-svm readout above its size limit, and bad options', () => {
+    const big = features(Array.from({ length: ML_SVM_MAX_SAMPLES + 1 }, (_, i) => [i % 3]), 3);
+    expect(() => trainMlSvmReadout(big, Array.from({ length: big.rows }, (_, i) => i % 2))).toThrow(/at most 2000 training samples for the ml-svm readout/);
+    expect(() => resolveLinearSvmOptions({ C: 0 })).toThrow(/readout\.C: expected a finite number > 0, got 0/);
+    expect(() => resolveLinearSvmOptions({ C: -1 })).toThrow(/readout\.C/);
+    expect(() => trainLinearReadout(features([[0], [1]], 2), [1, 1])).toThrow(/at least two classes/);
+  });
+});
