@@ -39,3 +39,22 @@ export { inferImages, addSummary, emptyTotals, type RunTotals } from './pipeline
 export { denseSample, type DenseSample, type DenseLearning } from './reference/dense.js';
 export { readTrace, parseTrace, type Trace } from './replay/trace.js';
 export { replayTrace, jaccard, type ReplayResult, type ReplayReport, type ReplayOptions } from './replay/replay.js';
+export { FeatureBuilder, concatFeatures, sameFeatures, type SparseFeatures } from './readout/features.js';
+export {
+  trainLinearReadout,
+  trainBinarySvm,
+  predictLabels,
+  readoutScores,
+  accuracy,
+  resolveLinearSvmOptions,
+  type LinearReadout,
+  type LinearSvmOptions,
+  type BinarySvm,
+} from './readout/linear-svm.js';
+export { trainMlSvmReadout, ML_SVM_MAX_SAMPLES } from './readout/ml-svm.js';
+export { extractFeatures, featureCount, type ExtractResult } from './pipeline/extract.js';
+export { loadScenario, resolveScenario, withOverrides, scenarioJson, type ResolvedScenario, type ScenarioOptions } from './pipeline/scenario.js';
+export { runExperiment, sampleFigures, type RunOptions, type RunResult, type Phase } from './pipeline/run.js';
+export { readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointPayload } from './pipeline/checkpoint.js';
+export { WorkerPool } from './pipeline/workers.js';
+export { networkOptionsOf } from './neurons/network.js';

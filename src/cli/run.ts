@@ -2,6 +2,8 @@
  * `evspike run [SCENARIO]`: the paper's experiment end to end, and `evspike evaluate`: the
  * test evaluation of a saved checkpoint.
  */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { loadMnist } from '../data/mnist.js';
 import { EvspikeError, OptionError } from '../errors.js';
 import { Engine } from '../events/engine.js';
@@ -144,6 +146,11 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
   } else {
     scenario = withOverrides(loadScenario(positionals[0] ?? 'mnist-vdsp'), overrides);
   }
+  const saveDir = stringFlag(values, 'save');
+  if (saveDir !== undefined && existsSync(join(saveDir, 'checkpoint.json')) && (resumeDir === undefined || resolve(resumeDir) !== resolve(saveDir))) {
+    // never overwrite a saved run that this one did not start from
+    throw new EvspikeError(`${saveDir}: already holds a checkpoint; save into another folder, or go on from it with --resume ${saveDir} --save ${saveDir}`);
+  }
   const data = loadMnist(stringFlag(values, 'data'));
   const quiet = Boolean(values.quiet);
   const result = await runExperiment({
@@ -151,7 +158,7 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
     data,
     workers,
     kernel,
-    saveDir: stringFlag(values, 'save'),
+    saveDir,
     resume,
     ...progressBoard(quiet),
   });

@@ -93,6 +93,7 @@ describe('end-to-end run (quick scenario: readout on 3,000 training images, 1,00
     expect(r.err).toMatch(/mismatched checkpoint: layer 1 needs 3430 weights, the checkpoint has 3429/);
     expect((await cli('evaluate', '--checkpoint', join(bad, 'nope'))).err).toMatch(/checkpoint folder does not exist/);
     expect((await cli('run', '--resume', dir, '--seed', '3')).err).toMatch(/--resume goes on with the checkpoint's own configuration/);
+    expect((await cli('run', 'mnist-quick', '--save', dir)).err).toMatch(/already holds a checkpoint; save into another folder/);
     // the good checkpoint is untouched by all this
     expect(readFileSync(file, 'utf8')).toBe(text);
   });
