@@ -1,9 +1,19 @@
 /** fast-check arbitraries for small random networks and their inputs. */
 import fc from 'fast-check';
+import { rankOrderEncode } from '../src/neurons/encoder.js';
 import { resolveNetwork, type LayerOptions, type ResolvedNetwork } from '../src/neurons/network.js';
+
+/** Rank-order encode an image (SPEC §2). */
+function encode(image: Uint8Array, timeBins: number): Int32Array {
+  const out = new Int32Array(image.length);
+  rankOrderEncode(image, timeBins, out);
+  return out;
+}
 
 export interface NetworkCase {
   net: ResolvedNetwork;
+  /** A seed for anything else the property draws. */
+  seed: number;
   /** Weights of each conv layer. */
   weights: Float64Array[];
   /** Input spike bins, −1 for none. */
@@ -38,7 +48,7 @@ export const networkCase: fc.Arbitrary<NetworkCase> = fc
     timeBins: fc.integer({ min: 1, max: 6 }),
     pairs: fc.array(fc.tuple(convLayer, poolLayer), { minLength: 1, maxLength: 2 }),
     seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-    inputKind: fc.constantFrom('random', 'empty', 'single', 'saturated'),
+    inputKind: fc.constantFrom('random', 'empty', 'single', 'saturated', 'image', 'image-single', 'image-saturated'),
   })
   .chain((r) => {
     const layers: LayerOptions[] = [];
@@ -68,9 +78,20 @@ export const networkCase: fc.Arbitrary<NetworkCase> = fc
             })
           : r.inputKind === 'saturated'
             ? fc.nat(r.timeBins - 1).map((t) => new Int32Array(pixels).fill(t))
-            : fc.array(spikeBin, { minLength: pixels, maxLength: pixels }).map((a) => Int32Array.from(a));
+            : r.inputKind === 'image'
+              ? fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 255 }), fc.constant(255)), { minLength: pixels, maxLength: pixels }).map((a) => encode(Uint8Array.from(a), r.timeBins))
+              : r.inputKind === 'image-single'
+                ? fc.tuple(fc.nat(pixels - 1), fc.integer({ min: 1, max: 255 })).map(([i, v]) => {
+                    const img = new Uint8Array(pixels);
+                    img[i] = v;
+                    return encode(img, r.timeBins);
+                  })
+                : r.inputKind === 'image-saturated'
+                  ? fc.constant(encode(new Uint8Array(pixels).fill(255), r.timeBins))
+                  : fc.array(spikeBin, { minLength: pixels, maxLength: pixels }).map((a) => Int32Array.from(a));
     return fc.record({
       net: fc.constant(net),
+      seed: fc.constant(r.seed),
       weights: fc.tuple(
         ...convs.map((c) => {
           const n = c.kind === 'conv' ? c.maps * c.inShape.channels * c.kernelSize * c.kernelSize : 0;

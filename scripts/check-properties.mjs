@@ -1,0 +1,66 @@
+// Mutation check of the property tests (issue 5): plant one plausible bug at a time in the
+// source, run test/properties, and report which properties catch it; the source is restored
+// after each bug, also on Ctrl-C. Run with `npm run check-properties` (about 2 minutes).
+// Note: the worker-count property runs the built worker (dist/), so a bug planted in src/ also
+// shows up there as a src/dist mismatch; that is not the property it was planted for.
+import { execSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const plants = [
+  {"bug": "fire twice: a conv position is not marked dead after its spike", "file": "src/neurons/conv.ts", "find": "        this.positionDead[pos] = 1;\n", "replace": "", "wasm": false},
+  {"bug": "first crossing map wins instead of the largest V (wasm scan)", "file": "src/neurons/kernels/integrate.wat", "find": "(if (i32.and (f64.gt (local.get $x) (local.get $threshold)) (f64.ge (local.get $x) (local.get $bestV)))", "replace": "(if (i32.and (f64.gt (local.get $x) (local.get $threshold)) (i32.lt_s (local.get $best) (i32.const 0)))", "wasm": true},
+  {"bug": "ties go to the lower map (wasm scan uses > instead of >=)", "file": "src/neurons/kernels/integrate.wat", "find": "(f64.ge (local.get $x) (local.get $bestV))", "replace": "(f64.gt (local.get $x) (local.get $bestV))", "wasm": true},
+  {"bug": "queue orders by layer before time", "file": "src/events/queue.ts", "find": "    const t = this.times[a] - this.times[b];\n    if (t !== 0) return t;\n    const l = this.layers[a] - this.layers[b];\n    if (l !== 0) return l;", "replace": "    const l = this.layers[a] - this.layers[b];\n    if (l !== 0) return l;\n    const t = this.times[a] - this.times[b];\n    if (t !== 0) return t;", "wasm": false},
+  {"bug": "a one-bin synaptic delay between layers", "file": "src/events/engine.ts", "find": "queue.push(time, layerIndex + 1, SPIKE, log.neuron[s]);", "replace": "queue.push(time + 1, layerIndex + 1, SPIKE, log.neuron[s]);", "wasm": false},
+  {"bug": "bin input not rounded to float32 (engine integrates in float64)", "file": "src/neurons/conv.ts", "find": "this.roundToFloat32 = spec.precision === 'float32';", "replace": "this.roundToFloat32 = false;", "wasm": false},
+  {"bug": "learning-rate doubling one application late", "file": "src/plasticity/vdsp.ts", "find": "applications % rule.learningRateInterval === 0", "replace": "applications % rule.learningRateInterval === 1", "wasm": false},
+  {"bug": "no clip to [w_min, w_max] after VDSP", "file": "src/plasticity/vdsp.ts", "find": "  if (next < rule.weightMin) return rule.weightMin;\n  if (next > rule.weightMax) return rule.weightMax;\n", "replace": "", "wasm": false},
+  {"bug": "potentiate on the wrong condition (p <= v_rest instead of p < v_rest)", "file": "src/plasticity/vdsp.ts", "find": "    if (p < rule.restV) {", "replace": "    if (p <= rule.restV) {", "wasm": false},
+  {"bug": "winner map not forbidden for the rest of the sample", "file": "src/plasticity/winners.ts", "find": "    mask.mapUsed[map] = 1;\n", "replace": "", "wasm": false},
+  {"bug": "inhibition radius off by one (< r instead of <= r)", "file": "src/plasticity/winners.ts", "find": "if (Math.abs(mask.winnerY[i] - y) <= radius && Math.abs(mask.winnerX[i] - x) <= radius) return false;", "replace": "if (Math.abs(mask.winnerY[i] - y) < radius && Math.abs(mask.winnerX[i] - x) < radius) return false;", "wasm": false},
+  {"bug": "more than K winners per bin (K+1)", "file": "src/neurons/conv.ts", "find": "      spec.winners,\n      spec.inhibitionRadius,", "replace": "      spec.winners + 1,\n      spec.inhibitionRadius,", "wasm": false},
+  {"bug": "synaptic and fan-out counters swapped", "file": "src/neurons/conv.ts", "find": "    this.counts.synapticEvents += applied * this.maps;\n    this.counts.fanoutEvents += (end - start[src]) * this.maps;", "replace": "    this.counts.fanoutEvents += applied * this.maps;\n    this.counts.synapticEvents += (end - start[src]) * this.maps;", "wasm": false},
+  {"bug": "dense MACs without the time bins", "file": "src/events/engine.ts", "find": "      return net.timeBins * neuronCount(spec.outShape) * spec.inShape.channels * spec.kernelSize * spec.kernelSize;", "replace": "      return neuronCount(spec.outShape) * spec.inShape.channels * spec.kernelSize * spec.kernelSize;", "wasm": false},
+  {"bug": "pool window off by one", "file": "src/neurons/pool.ts", "find": "          const y0 = py * spec.stride - spec.padding;", "replace": "          const y0 = py * spec.stride - spec.padding + 1;", "wasm": false},
+  {"bug": "pool neuron fires again in later bins", "file": "src/neurons/pool.ts", "find": "      if (this.firedSample[j] === this.sample) continue;\n", "replace": "", "wasm": false},
+  {"bug": "Math.random in the weight initialisation", "file": "src/events/engine.ts", "find": "    const v = random.normal(spec.weightInitMean, spec.weightInitSd);", "replace": "    const v = random.normal(spec.weightInitMean, spec.weightInitSd) + (Math.random() - 0.5) * 1e-3;", "wasm": false},
+  {"bug": "worker chunks skip an image at each boundary", "file": "src/pipeline/workers.ts", "find": "              next = end;\n              worker.postMessage({ kind: 'extract', start, end }", "replace": "              next = end + 1;\n              worker.postMessage({ kind: 'extract', start, end }", "wasm": false}
+];
+
+let restore = null;
+process.on('SIGINT', () => {
+  if (restore) restore();
+  process.exit(130);
+});
+
+let missed = 0;
+for (const plant of plants) {
+  const file = join(root, plant.file);
+  const original = readFileSync(file, 'utf8');
+  if (!original.includes(plant.find)) throw new Error(`${plant.file}: the code to plant "${plant.bug}" into has changed`);
+  restore = () => {
+    writeFileSync(file, original);
+    if (plant.wasm) execSync('node scripts/build-wasm.mjs', { cwd: root, stdio: 'ignore' });
+  };
+  try {
+    writeFileSync(file, original.replace(plant.find, plant.replace));
+    if (plant.wasm) execSync('node scripts/build-wasm.mjs', { cwd: root, stdio: 'ignore' });
+    let output = '';
+    try {
+      output = execSync('npx vitest run test/properties', { cwd: root, env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      output = String(e.stdout);
+    }
+    const caught = [...output.matchAll(/^\s+× (.+?) \d+m?s$/gm)].map((m) => m[1]);
+    console.log(`## ${plant.bug} (${plant.file})`);
+    if (caught.length === 0) missed++;
+    for (const c of caught.length ? caught : ['NOT CAUGHT']) console.log(`   ${c}`);
+  } finally {
+    restore();
+    restore = null;
+  }
+}
+process.exitCode = missed === 0 ? 0 : 1;
