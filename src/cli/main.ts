@@ -7,6 +7,7 @@ import { EvspikeError } from '../errors.js';
 import { BENCH_USAGE, benchCommand } from './bench.js';
 import { REPLAY_USAGE, replayCommand } from './replay.js';
 import { EVALUATE_USAGE, RUN_USAGE, evaluateCommand, runCommand } from './run.js';
+import { EXPORT_USAGE, INFER_USAGE, exportCommand, inferCommand } from './onnx.js';
 import { TRAIN_USAGE, trainCommand } from './train.js';
 
 const USAGE = `evspike: event-driven single-spike convolutional SNN simulator (VDSP, Goupy et al. 2023)
@@ -17,6 +18,10 @@ usage:
       (SCENARIO: a file or a shipped name, mnist-vdsp by default, or mnist-quick)
   ${EVALUATE_USAGE}
       re-run the test evaluation of a saved checkpoint
+  ${EXPORT_USAGE}
+      export a checkpoint's network and readout as an ONNX graph (the dense layer-wise pass)
+  ${INFER_USAGE}
+      run an exported model on the MNIST test set with onnxruntime and compare with the simulator
   ${TRAIN_USAGE}
       train the conv layer with VDSP to convergence on MNIST, then report spikes and events on the test set
   ${REPLAY_USAGE}
@@ -47,6 +52,10 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
         return await runCommand(rest, out);
       case 'evaluate':
         return await evaluateCommand(rest, out);
+      case 'export':
+        return exportCommand(rest, out);
+      case 'infer':
+        return await inferCommand(rest, out, err);
       case 'train':
         return trainCommand(rest, out);
       case 'replay':
