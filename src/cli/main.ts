@@ -8,6 +8,7 @@ import { BENCH_USAGE, benchCommand } from './bench.js';
 import { REPLAY_USAGE, replayCommand } from './replay.js';
 import { EVALUATE_USAGE, RUN_USAGE, evaluateCommand, runCommand } from './run.js';
 import { EXPORT_USAGE, INFER_USAGE, exportCommand, inferCommand } from './onnx.js';
+import { VISUALIZE_USAGE, visualizeCommand } from './visualize.js';
 import { TRAIN_USAGE, trainCommand } from './train.js';
 
 const USAGE = `evspike: event-driven single-spike convolutional SNN simulator (VDSP, Goupy et al. 2023)
@@ -18,6 +19,8 @@ usage:
       (SCENARIO: a file or a shipped name, mnist-vdsp by default, or mnist-quick)
   ${EVALUATE_USAGE}
       re-run the test evaluation of a saved checkpoint
+  ${VISUALIZE_USAGE}
+      draw the learned kernels, weight histograms, convergence curve, a spike raster and predictions as PNG
   ${EXPORT_USAGE}
       export a checkpoint's network and readout as an ONNX graph (the dense layer-wise pass)
   ${INFER_USAGE}
@@ -52,6 +55,8 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
         return await runCommand(rest, out);
       case 'evaluate':
         return await evaluateCommand(rest, out);
+      case 'visualize':
+        return visualizeCommand(rest, out);
       case 'export':
         return exportCommand(rest, out);
       case 'infer':

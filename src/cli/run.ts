@@ -12,6 +12,7 @@ import { extractFeatures, featureCount } from '../pipeline/extract.js';
 import { defaultWorkers, runExperiment, sampleFigures, type Phase, type RunResult, type SampleFigures } from '../pipeline/run.js';
 import { loadScenario, withOverrides, type ResolvedScenario } from '../pipeline/scenario.js';
 import { WorkerPool } from '../pipeline/workers.js';
+import { visualizeCheckpoint } from '../viz/visualize.js';
 import { accuracy, predictLabels } from '../readout/linear-svm.js';
 import { finiteNumber, oneOf, parseIntegerFlag } from '../util/validate.js';
 import { parseCommand, stringFlag, type ParsedCommand } from './args.js';
@@ -162,6 +163,10 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
     resume,
     ...progressBoard(quiet),
   });
+  if (saveDir !== undefined) {
+    // the pictures of the saved run, next to its checkpoint
+    visualizeCheckpoint(readCheckpoint(saveDir), data.test, saveDir);
+  }
   if (values.json) {
     out(JSON.stringify(runReportJson(result)));
     return 0;
@@ -179,7 +184,7 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
       ['seconds: readout', f(result.seconds.readout, 2)],
       ['seconds: total', f(result.seconds.total, 2)],
       ['peak memory', `${f(result.peakMemoryMB, 0)} MB`],
-      ...(values.save !== undefined ? ([['checkpoint', String(values.save)]] as [string, string][]) : []),
+      ...(saveDir !== undefined ? ([['checkpoint and pictures', saveDir]] as [string, string][]) : []),
     ],
     out,
   );
