@@ -17,7 +17,8 @@ import { denseSample } from '../reference/dense.js';
 import { SeededRandom } from '../util/random.js';
 import { parseIntegerFlag } from '../util/validate.js';
 import { parseCommand, stringFlag } from './args.js';
-import { peakMemoryMB, perSample } from './train.js';
+import { sampleFigures } from '../pipeline/run.js';
+import { peakMemoryMB } from './train.js';
 
 export const BENCH_USAGE = 'evspike bench [--samples N] [--dense-samples N] [--seed N] [--kernel auto|wasm|js] [--data DIR] [--json]';
 
@@ -89,7 +90,7 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
   const inferSeconds = time(() => inferImages(engine, data.test, indices));
   const totals = emptyTotals();
   inferImages(engine, data.test, indices, () => addSummary(totals, engine.summary()));
-  const figures = perSample(totals, network.timeBins);
+  const figures = sampleFigures(totals, network.timeBins);
 
   // The same with a subscriber on the spike stream: what observation costs when used.
   let observed = 0;

@@ -6,7 +6,8 @@
 import { Engine } from '../events/engine.js';
 import { loadMnist } from '../data/mnist.js';
 import { resolveNetwork, type Precision } from '../neurons/network.js';
-import { addSummary, emptyTotals, inferImages, type RunTotals } from '../pipeline/infer.js';
+import { addSummary, emptyTotals, inferImages } from '../pipeline/infer.js';
+import { sampleFigures } from '../pipeline/run.js';
 import { trainNetwork, type LayerTrainResult } from '../pipeline/train.js';
 import { SeededRandom } from '../util/random.js';
 import { oneOf, parseIntegerFlag } from '../util/validate.js';
@@ -32,20 +33,6 @@ export interface TrainReport {
   activationSparsity: number;
   seconds: { train: number; test: number };
   peakMemoryMB: number;
-}
-
-export function perSample(totals: RunTotals, timeBins: number): Pick<TrainReport, 'spikesPerSample' | 'synapticEventsPerSample' | 'fanoutEventsPerSample' | 'denseMacsPerSample' | 'activationSparsity'> {
-  const n = Math.max(1, totals.samples);
-  const spikesOf = (kind: string): number => totals.layers.filter((l) => l.kind === kind).reduce((a, l) => a + l.spikes, 0) / n;
-  const sum = (f: (l: RunTotals['layers'][number]) => number): number => totals.layers.reduce((a, l) => a + f(l), 0) / n;
-  const neurons = totals.layers.reduce((a, l) => a + l.neurons, 0);
-  return {
-    spikesPerSample: { input: spikesOf('input'), conv: spikesOf('conv'), pool: spikesOf('pool'), total: totals.totalSpikes / n },
-    synapticEventsPerSample: sum((l) => l.synapticEvents),
-    fanoutEventsPerSample: sum((l) => l.fanoutEvents),
-    denseMacsPerSample: sum((l) => l.denseMacs),
-    activationSparsity: neurons === 0 ? 1 : 1 - totals.totalSpikes / n / (neurons * timeBins),
-  };
 }
 
 export function peakMemoryMB(): number {
@@ -109,7 +96,7 @@ export function trainCommand(argv: string[], out: (line: string) => void): numbe
     learningRate: result.learningRate,
     vdspApplications: result.applications,
     testSamples: count,
-    ...perSample(totals, network.timeBins),
+    ...sampleFigures(totals, network.timeBins),
     seconds: { train: trainSeconds, test: testSeconds },
     peakMemoryMB: peakMemoryMB(),
   };

@@ -46,6 +46,47 @@ function toShared<T extends Int32Array | Uint8Array>(a: T): SharedArrayBuffer {
   return sab;
 }
 
+/**
+ * Hand out work to every worker until `next` runs dry: `next` posts one task to the worker (or
+ * returns false when there is none left), `onReply` takes the worker's replies and returns true
+ * when the task it was given is done.
+ */
+function shareOut(workers: readonly Worker[], next: (worker: Worker) => boolean, onReply: (reply: WorkerReply) => boolean, setup?: (worker: Worker) => void): Promise<void> {
+  return Promise.all(
+    workers.map(
+      (worker) =>
+        new Promise<void>((resolve, reject) => {
+          const cleanup = (): void => {
+            worker.off('message', onMessage);
+            worker.off('error', onError);
+          };
+          const give = (): void => {
+            if (!next(worker)) {
+              cleanup();
+              resolve();
+            }
+          };
+          const onMessage = (r: WorkerReply): void => {
+            if (r.kind === 'failed') {
+              cleanup();
+              reject(new Error(`worker failed: ${r.message}`));
+            } else if (onReply(r)) {
+              give();
+            }
+          };
+          const onError = (e: Error): void => {
+            cleanup();
+            reject(e);
+          };
+          worker.on('message', onMessage);
+          worker.on('error', onError);
+          setup?.(worker);
+          give();
+        }),
+    ),
+  ).then(() => undefined);
+}
+
 export class WorkerPool {
   private readonly workers: Worker[];
   private sharedPixels = new Map<ImageSet, SharedArrayBuffer>();
@@ -86,60 +127,29 @@ export class WorkerPool {
     const totals: RunTotals[] = [];
     let next = 0;
     let done = 0;
-    await Promise.all(
-      this.workers.map(
-        (worker) =>
-          new Promise<void>((resolve, reject) => {
-            const give = (): void => {
-              if (next >= count) {
-                cleanup();
-                resolve();
-                return;
-              }
-              const start = next;
-              const end = Math.min(count, start + chunk);
-              next = end;
-              worker.postMessage({ kind: 'extract', start, end } satisfies WorkerRequest);
-            };
-            const onMessage = (r: WorkerReply): void => {
-              switch (r.kind) {
-                case 'progress':
-                  done += r.done;
-                  onProgress?.(done);
-                  return;
-                case 'extracted': {
-                  const index = r.start / chunk;
-                  blocks[index] = { rows: r.end - r.start, cols, offsets: r.offsets, indices: r.indices };
-                  totals[index] = r.totals;
-                  give();
-                  return;
-                }
-                case 'failed':
-                  cleanup();
-                  reject(new Error(`worker failed: ${r.message}`));
-                  return;
-                case 'svm-done':
-                  return;
-                default: {
-                  const _exhaustive: never = r;
-                  return _exhaustive;
-                }
-              }
-            };
-            const onError = (e: Error): void => {
-              cleanup();
-              reject(e);
-            };
-            const cleanup = (): void => {
-              worker.off('message', onMessage);
-              worker.off('error', onError);
-            };
-            worker.on('message', onMessage);
-            worker.on('error', onError);
-            worker.postMessage(init);
-            give();
-          }),
-      ),
+    await shareOut(
+      this.workers,
+      (worker) => {
+        if (next >= count) return false;
+        const start = next;
+        const end = Math.min(count, start + chunk);
+        next = end;
+        worker.postMessage({ kind: 'extract', start, end } satisfies WorkerRequest);
+        return true;
+      },
+      (r) => {
+        if (r.kind === 'progress') {
+          done += r.done;
+          onProgress?.(done);
+          return false;
+        }
+        if (r.kind !== 'extracted') return false;
+        const index = r.start / chunk;
+        blocks[index] = { rows: r.end - r.start, cols, offsets: r.offsets, indices: r.indices };
+        totals[index] = r.totals;
+        return true;
+      },
+      (worker) => worker.postMessage(init),
     );
     return { features: concatFeatures(blocks, cols), totals: totals.reduce(mergeTotals, emptyTotals()) };
   }
@@ -161,53 +171,31 @@ export class WorkerPool {
     const iterations = new Array<number>(classes.length).fill(0);
     let next = 0;
     let done = 0;
-    await Promise.all(
-      this.workers.map(
-        (worker) =>
-          new Promise<void>((resolve, reject) => {
-            const give = (): void => {
-              if (next >= classes.length) {
-                cleanup();
-                resolve();
-                return;
-              }
-              const c = next++;
-              worker.postMessage({
-                kind: 'svm',
-                offsets,
-                indices,
-                rows: features.rows,
-                cols: features.cols,
-                labels: sharedLabels,
-                label: classes[c],
-                classIndex: c,
-                options,
-              } satisfies WorkerRequest);
-            };
-            const onMessage = (r: WorkerReply): void => {
-              if (r.kind === 'svm-done') {
-                weights.set(r.weights, r.classIndex * stride);
-                iterations[r.classIndex] = r.iterations;
-                onClass?.(++done);
-                give();
-              } else if (r.kind === 'failed') {
-                cleanup();
-                reject(new Error(`worker failed: ${r.message}`));
-              }
-            };
-            const onError = (e: Error): void => {
-              cleanup();
-              reject(e);
-            };
-            const cleanup = (): void => {
-              worker.off('message', onMessage);
-              worker.off('error', onError);
-            };
-            worker.on('message', onMessage);
-            worker.on('error', onError);
-            give();
-          }),
-      ),
+    await shareOut(
+      this.workers,
+      (worker) => {
+        if (next >= classes.length) return false;
+        const c = next++;
+        worker.postMessage({
+          kind: 'svm',
+          offsets,
+          indices,
+          rows: features.rows,
+          cols: features.cols,
+          labels: sharedLabels,
+          label: classes[c],
+          classIndex: c,
+          options,
+        } satisfies WorkerRequest);
+        return true;
+      },
+      (r) => {
+        if (r.kind !== 'svm-done') return false;
+        weights.set(r.weights, r.classIndex * stride);
+        iterations[r.classIndex] = r.iterations;
+        onClass?.(++done);
+        return true;
+      },
     );
     return { kind: 'linear-svm', classes, features: features.cols, weights, iterations, options };
   }

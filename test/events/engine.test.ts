@@ -1,4 +1,3 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { imageAt } from '../../src/data/idx.js';
 import { loadMnist } from '../../src/data/mnist.js';
@@ -9,75 +8,22 @@ import { rankOrderEncode } from '../../src/neurons/encoder.js';
 import { resolveNetwork } from '../../src/neurons/network.js';
 import { readTrace } from '../../src/replay/trace.js';
 import { denseSample } from '../../src/reference/dense.js';
-import { networkCase } from '../arbitraries.js';
-import { referenceTracePath } from '../helpers.js';
+import { referenceTracePath, spikeTimesOf } from '../helpers.js';
 
-/** Spike bin of every neuron of every layer after the engine's last sample. */
+/** Spike bin of every neuron of every layer up to `last` after the engine's last sample. */
 function engineSpikeTimes(engine: Engine, last: number): Int32Array[] {
   const out: Int32Array[] = [];
   for (let li = 0; li <= last; li++) {
-    const layer = engine.layer(li);
-    const shape = engine.network.layers[li].outShape;
-    const a = new Int32Array(shape.channels * shape.height * shape.width).fill(-1);
-    const log = layer.spikes;
-    for (let s = 0; s < log.count; s++) {
-      expect(a[log.neuron[s]]).toBe(-1); // single spike per neuron
-      a[log.neuron[s]] = log.time[s];
-    }
-    out.push(a);
-  }
-  return out;
-}
-
-function winnersOf(conv: ConvLayer): [number, number, number, number][] {
-  const { height: H, width: W } = conv.spec.outShape;
-  const out: [number, number, number, number][] = [];
-  for (let s = 0; s < conv.winners.count; s++) {
-    const f = conv.winners.neuron[s];
-    out.push([conv.winners.time[s], Math.floor(f / (H * W)), Math.floor((f % (H * W)) / W), f % W]);
+    const { times, duplicates } = spikeTimesOf(engine, li);
+    expect(duplicates).toBe(0); // single spike per neuron
+    out.push(times);
   }
   return out;
 }
 
 describe('event-driven engine against the dense clock-driven reference', () => {
-  it('gives the same spikes in every layer in inference, on random networks', () => {
-    fc.assert(
-      fc.property(networkCase, ({ net, weights, inputs }) => {
-        const engine = new Engine(net, { weights });
-        for (const input of inputs) {
-          engine.runSample(input);
-          const dense = denseSample(net, weights.map((w) => Float64Array.from(w)), input);
-          expect(engineSpikeTimes(engine, net.layers.length - 1)).toEqual(dense.spikeTimes);
-        }
-      }),
-      { seed: 1, numRuns: 150 },
-    );
-  });
-
-  it('gives the same spikes, winners, weights and learning state when a layer learns', () => {
-    fc.assert(
-      fc.property(networkCase, fc.nat(), ({ net, weights, inputs }, pick) => {
-        const convIndices = net.layers.flatMap((l, i) => (l.kind === 'conv' ? [i] : []));
-        const learnLayer = convIndices[pick % convIndices.length];
-        const engine = new Engine(net, { weights });
-        const conv = engine.layer(learnLayer) as ConvLayer;
-        const denseWeights = weights.map((w) => Float64Array.from(w));
-        const spec = conv.spec;
-        const state = { layer: learnLayer, learningRate: spec.learningRate, applications: 0 };
-        for (const input of inputs) {
-          engine.runSample(input, { learnLayer, lastLayer: learnLayer });
-          const dense = denseSample(net, denseWeights, input, state, learnLayer);
-          expect(engineSpikeTimes(engine, learnLayer)).toEqual(dense.spikeTimes);
-          expect(winnersOf(conv)).toEqual(dense.winners);
-          expect(Array.from(conv.weights)).toEqual(Array.from(denseWeights[convIndices.indexOf(learnLayer)]));
-          expect(conv.learning.learningRate).toBe(state.learningRate);
-          expect(conv.learning.applications).toBe(state.applications);
-        }
-      }),
-      { seed: 2, numRuns: 150 },
-    );
-  });
-
+  // The random-network equalities (inference and training) are properties in
+  // test/properties/single-spike.test.ts; this one is the real case.
   it('agrees with the dense reference on MNIST test digits with the authors trained weights', () => {
     const trace = readTrace(referenceTracePath());
     const mnist = loadMnist();

@@ -14,7 +14,7 @@ import { BIN_END, SPIKE } from '../../src/events/queue.js';
 import { ConvLayer } from '../../src/neurons/conv.js';
 import { InputPotential } from '../../src/neurons/encoder.js';
 import type { ResolvedConvLayer, ResolvedNetwork, ResolvedPoolLayer } from '../../src/neurons/network.js';
-import { neuronCount, resolveNetwork } from '../../src/neurons/network.js';
+import { resolveNetwork } from '../../src/neurons/network.js';
 import { WorkerPool } from '../../src/pipeline/workers.js';
 import { extractFeatures, featureCount } from '../../src/pipeline/extract.js';
 import { networkOptionsOf } from '../../src/neurons/network.js';
@@ -23,21 +23,9 @@ import { denseSample } from '../../src/reference/dense.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { vdspWeight } from '../../src/plasticity/vdsp.js';
 import { networkCase } from '../arbitraries.js';
+import { spikeTimesOf } from '../helpers.js';
 
 const RUNS = 120;
-
-/** Spike time of every neuron of layer `li` in the engine's last sample (−1: none), and the count of duplicates. */
-function spikeTimesOf(engine: Engine, li: number): { times: Int32Array; duplicates: number } {
-  const shape = engine.network.layers[li].outShape;
-  const times = new Int32Array(neuronCount(shape)).fill(-1);
-  const log = engine.layer(li).spikes;
-  let duplicates = 0;
-  for (let s = 0; s < log.count; s++) {
-    if (times[log.neuron[s]] !== -1) duplicates++;
-    times[log.neuron[s]] = log.time[s];
-  }
-  return { times, duplicates };
-}
 
 /**
  * Cumulative potentials of a conv layer at the end of bin t for every map and position, from
