@@ -61,6 +61,7 @@ export interface InferReport {
   identicalLabels: number;
   synapticEventsPerSample: number;
   denseMacsPerSample: number;
+  peakMemoryMB: number;
 }
 
 export async function inferCommand(argv: string[], out: (line: string) => void, err: (line: string) => void): Promise<number> {
@@ -145,6 +146,7 @@ export async function inferCommand(argv: string[], out: (line: string) => void, 
     identicalLabels: identicalLabels / limit,
     synapticEventsPerSample: figures.synapticEventsPerSample,
     denseMacsPerSample: figures.denseMacsPerSample,
+    peakMemoryMB: process.resourceUsage().maxRSS / 1024,
   };
   if (values.json) {
     out(JSON.stringify(report));
@@ -163,6 +165,7 @@ export async function inferCommand(argv: string[], out: (line: string) => void, 
     ['event-driven samples/s (one core)', f(report.eventDrivenSamplesPerSecond, 1)],
     ['dense MACs per sample (what ONNX computes)', f(report.denseMacsPerSample)],
     ['synaptic events per sample (event-driven)', f(report.synapticEventsPerSample)],
+    ['peak memory', `${f(report.peakMemoryMB)} MB`],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   for (const [k, v] of rows) out(`${k.padEnd(w)}  ${v}`);

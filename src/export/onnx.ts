@@ -236,6 +236,12 @@ export function buildOnnxModel(desc: ModelDescription, input: ModelInput = 'imag
   let ever: string | undefined;
   for (let t = 0; t < desc.timeBins; t++) {
     let x = g.op1('Cast', [g.op1('Equal', [spikes4, g.constant(DT.INT32, [], [t])])], { to: DT.FLOAT });
+    if (ever !== undefined) {
+      // Make bin t wait for bin t − 1 (adding a zero that depends on it): otherwise the runtime
+      // may run the convolutions of all bins first, holding 2·T full-size outputs at once.
+      const zero = g.op1('Mul', [g.op1('ReduceMax', [ever], { keepdims: 0 }), g.constant(DT.FLOAT, [], [0])]);
+      x = g.op1('Add', [x, zero]);
+    }
     desc.layers.forEach((l, i) => {
       switch (l.kind) {
         case 'ssif-conv':

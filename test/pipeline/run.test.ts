@@ -66,6 +66,13 @@ describe('end-to-end run (quick scenario: readout on 3,000 training images, 1,00
     const r = await cli('run', '--resume', trained, '--json', '--quiet', '--workers', '2');
     expect(r.code).toBe(0);
     const resumed = JSON.parse(r.out);
+    // the keys of run --json
+    for (const key of ['accuracy', 'samplesToConvergence', 'spikesPerSample', 'synapticEventsPerSample', 'denseMacsPerSample', 'activationSparsity', 'seconds', 'seed', 'config']) {
+      expect(resumed).toHaveProperty(key);
+    }
+    expect(Object.keys(resumed.spikesPerSample)).toEqual(['input', 'conv', 'pool', 'total']);
+    expect(Object.keys(resumed.seconds)).toEqual(['train', 'extract', 'readout', 'total']);
+    expect(resumed.config.name).toBe('mnist-quick');
     expect(resumed.accuracy).toBe(result.accuracy);
     expect(resumed.spikesPerSample).toEqual(result.spikesPerSample);
     expect(resumed.seconds.train).toBe(0);
