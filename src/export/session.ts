@@ -11,9 +11,6 @@ import { EvspikeError } from '../errors.js';
 
 export type Device = 'cpu' | 'cuda' | 'auto';
 
-// onnxruntime logs a failed provider load itself, on stderr, at error level; evspike reports
-// such failures once, as its own error, so the runtime's own log is kept to fatal messages.
-ort.env.logLevel = 'fatal';
 
 export interface OpenedSession {
   readonly session: ort.InferenceSession;
@@ -31,6 +28,9 @@ function firstLine(message: string): string {
 }
 
 async function create(model: string | Uint8Array, providers: string[]): Promise<ort.InferenceSession> {
+  // onnxruntime logs a failed provider load itself, on stderr, at error level; evspike reports
+  // such failures once, as its own error. (The level applies from the first session on.)
+  ort.env.logLevel = 'fatal';
   // Without the CPU memory arena the peak memory of a batch of 256 halves, at the same speed.
   const options: ort.InferenceSession.SessionOptions = { executionProviders: providers, logSeverityLevel: 4, graphOptimizationLevel: 'all', enableCpuMemArena: false };
   return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);

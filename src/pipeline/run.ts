@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { MnistData } from '../data/mnist.js';
-import { EvspikeError, OptionError } from '../errors.js';
+import { OptionError } from '../errors.js';
 import { Engine } from '../events/engine.js';
 import { ConvLayer } from '../neurons/conv.js';
 import type { KernelChoice } from '../neurons/kernels/integrate.js';
@@ -229,7 +229,6 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   const testAccuracy = accuracy(predicted, data.test.labels.subarray(0, testCount));
   const trainAccuracy = accuracy(predictLabels(readout, trainFeatures), data.train.labels.subarray(0, trainCount));
   const figures = sampleFigures(totals, net.timeBins);
-  const last = layers[layers.length - 1];
   const result: RunResult = {
     accuracy: testAccuracy,
     samplesToConvergence: layers[0]?.samples ?? 0,
@@ -246,7 +245,6 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     resumedFrom: options.resume?.dir,
     peakMemoryMB: process.resourceUsage().maxRSS / 1024,
   };
-  if (last === undefined) throw new EvspikeError('the network has no conv layer to train');
   if (options.saveDir !== undefined) {
     payload.phase = 'complete';
     payload.readout = { kind: scenario.readout.kind, classes: [...readout.classes], features: readout.features, weights: Array.from(readout.weights), iterations: [...readout.iterations] };

@@ -10,8 +10,6 @@ import { Engine } from '../../src/events/engine.js';
 import { rankOrderEncode } from '../../src/neurons/encoder.js';
 import { readCheckpoint, type Checkpoint } from '../../src/pipeline/checkpoint.js';
 import { extractFeatures } from '../../src/pipeline/extract.js';
-import { runExperiment } from '../../src/pipeline/run.js';
-import { resolveScenario } from '../../src/pipeline/scenario.js';
 import { predictLabels } from '../../src/readout/linear-svm.js';
 import { BLUE, RED } from '../../src/viz/canvas.js';
 import {
@@ -65,8 +63,6 @@ describe('pictures of a trained network', () => {
     const r = await cli('run', scenarioFile, '--save', dir, '--quiet', '--workers', '1');
     expect(r.code).toBe(0);
     cp = readCheckpoint(dir);
-    void resolveScenario;
-    void runExperiment;
   });
 
   it('run --save writes every picture next to the checkpoint, each under 2000 px a side', () => {
