@@ -38,14 +38,18 @@ export function replayCommand(argv: string[], out: (line: string) => void): numb
     return 0;
   }
   out(`replayed ${file} (${precision} integration) in ${seconds.toFixed(2)} s`);
-  out(`training steps identical:        ${r.trainSteps.identical}/${r.trainSteps.total} (${pct(r.trainSteps.identical, r.trainSteps.total)})`);
   const inf = r.inference;
-  out(`test samples, conv spikes equal: ${inf.convSpikesIdentical}/${inf.total} (${pct(inf.convSpikesIdentical, inf.total)})`);
-  out(`test samples, pool features equal: ${inf.poolFeaturesIdentical}/${inf.total} (${pct(inf.poolFeaturesIdentical, inf.total)})`);
-  out(`test samples, total spikes equal: ${inf.totalSpikesIdentical}/${inf.total} (${pct(inf.totalSpikesIdentical, inf.total)})`);
-  out(`mean Jaccard index of pool features: ${inf.meanJaccard.toFixed(6)}`);
   const maxDiff = r.steps.reduce((m, s) => Math.max(m, s.maxWeightDiff), 0);
-  out(`largest weight difference after a training step: ${maxDiff.toExponential(2)}`);
+  const rows: [string, string][] = [
+    ['training steps identical', `${r.trainSteps.identical}/${r.trainSteps.total} (${pct(r.trainSteps.identical, r.trainSteps.total)})`],
+    ['largest weight difference after a step', maxDiff.toExponential(2)],
+    ['test samples with identical conv spikes', `${inf.convSpikesIdentical}/${inf.total} (${pct(inf.convSpikesIdentical, inf.total)})`],
+    ['test samples with identical pool features', `${inf.poolFeaturesIdentical}/${inf.total} (${pct(inf.poolFeaturesIdentical, inf.total)})`],
+    ['test samples with identical total spikes', `${inf.totalSpikesIdentical}/${inf.total} (${pct(inf.totalSpikesIdentical, inf.total)})`],
+    ['mean Jaccard index of pool features', inf.meanJaccard.toFixed(6)],
+  ];
+  const width = Math.max(...rows.map((row) => row[0].length));
+  for (const [k, v] of rows) out(`${k.padEnd(width)}  ${v}`);
   const differing = r.steps.filter((s) => !s.identical);
   for (const s of differing) {
     const what = [

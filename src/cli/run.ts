@@ -177,7 +177,12 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
       ['scenario', `${scenario.name} (seed ${result.seed})`],
       ['test accuracy', `${(100 * result.accuracy).toFixed(2)} % on ${result.testSamples} test images`],
       ['training accuracy of the readout', `${(100 * result.trainAccuracy).toFixed(2)} % on ${result.readoutTrainSamples} training images`],
-      ['training samples to convergence', `${result.samplesToConvergence} (${result.layers.map((l) => l.stoppedBy).join(', ')})`],
+      [
+        'training samples to convergence',
+        result.layers.length === 1
+          ? `${result.samplesToConvergence} (${result.layers[0].stoppedBy})`
+          : result.layers.map((l) => `layer ${l.layer}: ${l.samples} (${l.stoppedBy})`).join(', '),
+      ],
       ...figureRows(result),
       ['seconds: training', f(result.seconds.train, 2)],
       ['seconds: feature extraction', `${f(result.seconds.extract, 2)} (${result.workers} worker${result.workers === 1 ? '' : 's'})`],

@@ -48,7 +48,7 @@ describe('evspike command line', async () => {
     const file = join(dir, 'replayed.json');
     const r = await run('replay', referenceTracePath(), '--out', file);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/training steps identical: +28\/28/);
+    expect(r.out).toMatch(/training steps identical +28\/28/);
     const json = JSON.parse(readFileSync(file, 'utf8'));
     expect(Object.keys(json)).toEqual(['train_steps', 'inference']);
     expect(Object.keys(json.train_steps[0])).toEqual(['sample', 'weights_after', 'lr_after', 'vdsp_count_after', 'conv_spikes', 'winners']);
