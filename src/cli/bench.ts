@@ -18,7 +18,8 @@ import { SeededRandom } from '../util/random.js';
 import { parseIntegerFlag } from '../util/validate.js';
 import { parseCommand, stringFlag } from './args.js';
 import { sampleFigures } from '../pipeline/run.js';
-import { peakMemoryMB } from './train.js';
+import { peakMemoryMB } from '../util/memory.js';
+import { formatNumber, printTable } from './table.js';
 
 export const BENCH_USAGE = 'evspike bench [--samples N] [--dense-samples N] [--seed N] [--kernel auto|wasm|js] [--data DIR] [--json]';
 
@@ -141,7 +142,7 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
     out(JSON.stringify(report));
     return 0;
   }
-  const f = (x: number, d = 0): string => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const f = formatNumber;
   const rows: [string, string][] = [
     ['kernel', report.kernel],
     ['training to convergence', `${converged.samples} samples, ${f(report.convergenceSamplesPerSecond)} samples/s`],
@@ -156,7 +157,6 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
     ['dense MACs / synaptic events', `${f(report.denseMacsPerSample / report.synapticEventsPerSample, 1)} ×`],
     ['peak memory (RSS)', `${f(report.peakMemoryMB)} MB`],
   ];
-  const width = Math.max(...rows.map((r) => r[0].length));
-  for (const [k, v] of rows) out(`${k.padEnd(width)}  ${v}`);
+  printTable(rows, out);
   return 0;
 }

@@ -20,6 +20,8 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { oneOf, parseIntegerFlag } from '../util/validate.js';
 import { parseCommand, stringFlag } from './args.js';
 import { Progress } from './progress.js';
+import { formatNumber, printTable } from './table.js';
+import { peakMemoryMB } from '../util/memory.js';
 
 export const EXPORT_USAGE = 'evspike export --checkpoint DIR --out FILE [--input images|spikes]';
 export const INFER_USAGE = 'evspike infer --model FILE [--device cpu|cuda|auto] [--batch N] [--limit N] [--data DIR] [--json] [--quiet]';
@@ -146,13 +148,13 @@ export async function inferCommand(argv: string[], out: (line: string) => void, 
     identicalLabels: identicalLabels / limit,
     synapticEventsPerSample: figures.synapticEventsPerSample,
     denseMacsPerSample: figures.denseMacsPerSample,
-    peakMemoryMB: process.resourceUsage().maxRSS / 1024,
+    peakMemoryMB: peakMemoryMB(),
   };
   if (values.json) {
     out(JSON.stringify(report));
     return 0;
   }
-  const f = (x: number, d = 0): string => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const f = formatNumber;
   const rows: [string, string][] = [
     ['model', `${file} (${model.input} input)`],
     ['device', opened.device + (opened.fallbackReason ? ` (auto: ${opened.fallbackReason})` : '')],
@@ -167,7 +169,6 @@ export async function inferCommand(argv: string[], out: (line: string) => void, 
     ['synaptic events per sample (event-driven)', f(report.synapticEventsPerSample)],
     ['peak memory', `${f(report.peakMemoryMB)} MB`],
   ];
-  const w = Math.max(...rows.map((r) => r[0].length));
-  for (const [k, v] of rows) out(`${k.padEnd(w)}  ${v}`);
+  printTable(rows, out);
   return 0;
 }

@@ -5,6 +5,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { oneOf } from '../util/validate.js';
 import { OptionError } from '../errors.js';
 import { parseCommand, stringFlag } from './args.js';
+import { printTable } from './table.js';
 
 export const REPLAY_USAGE = 'evspike replay TRACE [--out FILE] [--precision float32|float64] [--json]';
 
@@ -48,8 +49,7 @@ export function replayCommand(argv: string[], out: (line: string) => void): numb
     ['test samples with identical total spikes', `${inf.totalSpikesIdentical}/${inf.total} (${pct(inf.totalSpikesIdentical, inf.total)})`],
     ['mean Jaccard index of pool features', inf.meanJaccard.toFixed(6)],
   ];
-  const width = Math.max(...rows.map((row) => row[0].length));
-  for (const [k, v] of rows) out(`${k.padEnd(width)}  ${v}`);
+  printTable(rows, out);
   const differing = r.steps.filter((s) => !s.identical);
   for (const s of differing) {
     const what = [

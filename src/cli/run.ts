@@ -17,6 +17,7 @@ import { accuracy, predictLabels } from '../readout/linear-svm.js';
 import { finiteNumber, oneOf, parseIntegerFlag } from '../util/validate.js';
 import { parseCommand, stringFlag, type ParsedCommand } from './args.js';
 import { Progress } from './progress.js';
+import { formatNumber, printTable } from './table.js';
 
 export const RUN_USAGE =
   'evspike run [SCENARIO] [--seed N] [--train-limit N] [--extract-limit N] [--test-limit N] [--workers N] [--readout linear-svm|ml-svm] [--svm-c C] [--data DIR] [--save DIR] [--resume DIR] [--json] [--quiet]';
@@ -53,7 +54,7 @@ function workersFlag(values: ParsedCommand['values']): number {
   return parseIntegerFlag('--workers', stringFlag(values, 'workers'), defaultWorkers(), { min: 1, max: 256 });
 }
 
-const f = (x: number, d = 1): string => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const f = (x: number, d = 1): string => formatNumber(x, d);
 
 function figureRows(r: SampleFigures): [string, string][] {
   return [
@@ -66,11 +67,6 @@ function figureRows(r: SampleFigures): [string, string][] {
     ['dense MACs / synaptic events', `${f(r.denseMacsPerSample / r.synapticEventsPerSample, 1)} ×`],
     ['activation sparsity', `${(100 * r.activationSparsity).toFixed(3)} %`],
   ];
-}
-
-function printTable(rows: [string, string][], out: (line: string) => void): void {
-  const width = Math.max(...rows.map((r) => r[0].length));
-  for (const [k, v] of rows) out(`${k.padEnd(width)}  ${v}`);
 }
 
 /** The JSON report of `run --json`. */

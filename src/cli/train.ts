@@ -13,6 +13,8 @@ import { SeededRandom } from '../util/random.js';
 import { oneOf, parseIntegerFlag } from '../util/validate.js';
 import { parseCommand, stringFlag } from './args.js';
 import { Progress } from './progress.js';
+import { formatNumber, printTable } from './table.js';
+import { peakMemoryMB } from '../util/memory.js';
 
 export const TRAIN_USAGE =
   'evspike train [--seed N] [--train-limit N] [--test-limit N] [--precision float32|float64] [--data DIR] [--json]';
@@ -33,10 +35,6 @@ export interface TrainReport {
   activationSparsity: number;
   seconds: { train: number; test: number };
   peakMemoryMB: number;
-}
-
-export function peakMemoryMB(): number {
-  return process.resourceUsage().maxRSS / 1024;
 }
 
 export function trainCommand(argv: string[], out: (line: string) => void): number {
@@ -104,7 +102,7 @@ export function trainCommand(argv: string[], out: (line: string) => void): numbe
     out(JSON.stringify(report));
     return 0;
   }
-  const f = (x: number, d = 1): string => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const f = (x: number, d = 1): string => formatNumber(x, d);
   const rows: [string, string][] = [
     ['seed', String(seed)],
     ['training samples presented', `${result.samples} (stopped by ${result.stoppedBy})`],
@@ -123,7 +121,6 @@ export function trainCommand(argv: string[], out: (line: string) => void): numbe
     ['seconds: training / test set', `${f(trainSeconds, 2)} / ${f(testSeconds, 2)}`],
     ['peak memory', `${f(report.peakMemoryMB, 0)} MB`],
   ];
-  const width = Math.max(...rows.map((r) => r[0].length));
-  for (const [k, v] of rows) out(`${k.padEnd(width)}  ${v}`);
+  printTable(rows, out);
   return 0;
 }

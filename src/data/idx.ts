@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { DataFileError } from '../errors.js';
+import { readFailure } from '../util/files.js';
 
 /** A decoded IDX file: its dimensions and its values in row-major order. */
 export interface IdxArray {
@@ -63,9 +64,7 @@ export function readIdxFile(file: string): IdxArray {
   try {
     bytes = readFileSync(file);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message;
-    throw new DataFileError(file, `cannot read: ${why}`);
+    throw new DataFileError(file, `cannot read: ${readFailure(err)}`);
   }
   return decodeIdx(bytes, file);
 }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto/dist/onnx.js';
 import { EvspikeError } from '../errors.js';
+import { readFailure } from '../util/files.js';
 import { resolveNetwork, type ResolvedNetwork } from '../neurons/network.js';
 import type { EvspikeModelMetadata } from './onnx.js';
 
@@ -44,8 +45,7 @@ export function readOnnxModel(file: string): LoadedOnnxModel {
   try {
     bytes = readFileSync(file);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new EvspikeError(`${file}: cannot read model: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    throw new EvspikeError(`${file}: cannot read model: ${readFailure(e)}`);
   }
   let model: import('onnx-proto').onnx.ModelProto;
   try {

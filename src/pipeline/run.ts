@@ -13,6 +13,7 @@ import type { KernelChoice } from '../neurons/kernels/integrate.js';
 import type { SparseFeatures } from '../readout/features.js';
 import { accuracy, predictLabels, trainLinearReadout, type LinearReadout } from '../readout/linear-svm.js';
 import { ML_SVM_MAX_SAMPLES, trainMlSvmReadout } from '../readout/ml-svm.js';
+import { peakMemoryMB } from '../util/memory.js';
 import { SeededRandom } from '../util/random.js';
 import {
   readFeatures,
@@ -243,7 +244,7 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     kernel: (engine.convLayers[0] as ConvLayer).kernel,
     layers: layers.map((l) => ({ layer: l.layer, samples: l.samples, stoppedBy: l.stoppedBy, convergence: l.convergence, learningRate: l.learningRate, applications: l.applications })),
     resumedFrom: options.resume?.dir,
-    peakMemoryMB: process.resourceUsage().maxRSS / 1024,
+    peakMemoryMB: peakMemoryMB(),
   };
   if (options.saveDir !== undefined) {
     payload.phase = 'complete';

@@ -76,12 +76,6 @@ export function concatFeatures(blocks: readonly SparseFeatures[], cols: number):
   return { rows, cols, offsets, indices };
 }
 
-/** The first `rows` samples (a view where possible). */
-export function headFeatures(f: SparseFeatures, rows: number): SparseFeatures {
-  const n = Math.min(rows, f.rows);
-  return { rows: n, cols: f.cols, offsets: f.offsets.subarray(0, n + 1), indices: f.indices.subarray(0, f.offsets[n]) };
-}
-
 /** Whether two feature sets are identical. */
 export function sameFeatures(a: SparseFeatures, b: SparseFeatures): boolean {
   if (a.rows !== b.rows || a.cols !== b.cols || a.indices.length !== b.indices.length) return false;

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { EvspikeError, TraceFormatError } from '../errors.js';
 import type { NetworkOptions } from '../neurons/network.js';
 import { resolveNetwork, type ResolvedNetwork } from '../neurons/network.js';
+import { readFailure } from '../util/files.js';
 import { isPlainObject } from '../util/validate.js';
 
 /** A spike or a winner as the trace writes it: [bin, map, y, x]. */
@@ -247,8 +248,7 @@ export function readTrace(file: string, timeBins = 15): Trace {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new EvspikeError(`${file}: cannot read trace: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+    throw new EvspikeError(`${file}: cannot read trace: ${readFailure(err)}`);
   }
   return parseTrace(text, file, timeBins);
 }

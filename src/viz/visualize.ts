@@ -84,21 +84,15 @@ export function visualizeCheckpoint(checkpoint: Checkpoint, test: ImageSet, outD
     switch (spec.kind) {
       case 'input':
         return { ...base, title: `INPUT: ${n} PIXELS`, yLabel: 'PIXEL', neuron: log.neuron.subarray(0, log.count), colour: () => BLACK };
-      case 'conv':
+      case 'conv': {
         // one spike per position at most: the position is the row, the map the colour
-        return {
-          ...base,
-          title: `CONV ${li}: COLOUR = MAP`,
-          yLabel: 'POSITION',
-          neuron: Int32Array.from(log.neuron.subarray(0, log.count), (f) => f % positions),
-          colour: ((maps: Int32Array) => (pos: number) => categoryColour(maps[pos], spec.maps))(
-            (() => {
-              const m = new Int32Array(positions);
-              for (let s = 0; s < log.count; s++) m[log.neuron[s] % positions] = Math.floor(log.neuron[s] / positions);
-              return m;
-            })(),
-          ),
-        };
+        const mapAt = new Int32Array(positions);
+        const rows = Int32Array.from(log.neuron.subarray(0, log.count), (flat) => {
+          mapAt[flat % positions] = Math.floor(flat / positions);
+          return flat % positions;
+        });
+        return { ...base, title: `CONV ${li}: COLOUR = MAP`, yLabel: 'POSITION', neuron: rows, colour: (pos: number) => categoryColour(mapAt[pos], spec.maps) };
+      }
       case 'pool':
         return { ...base, title: `POOL ${li}: ${n} NEURONS`, neuron: log.neuron.subarray(0, log.count), colour: () => BLUE };
       default: {

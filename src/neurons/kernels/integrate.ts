@@ -17,8 +17,7 @@ import { WASM_BASE64 } from './integrate.wasm.js';
  * largest V above `threshold` (ties to the higher map).
  *
  * Four maps are summed side by side: each map's sum keeps its own order, so the result is
- * exactly the definition, and the four independent additions do not wait on each other. With
- * a single tap the sum is the (already rounded) weight itself, so no rounding is needed.
+ * exactly the definition, and the four independent additions do not wait on each other.
  *
  * @returns the crossing map, or −1
  */
@@ -36,49 +35,6 @@ export function integratePosition(
   let best = -1;
   let bestV = -Infinity;
   let c = 0;
-  if (tapEnd - tapStart === 1) {
-    const t0 = taps[tapStart];
-    for (; c + 3 < maps; c += 4) {
-      const b = base + c;
-      const t = t0 + c;
-      const v0 = potential[b] + weights[t];
-      const v1 = potential[b + 1] + weights[t + 1];
-      const v2 = potential[b + 2] + weights[t + 2];
-      const v3 = potential[b + 3] + weights[t + 3];
-      potential[b] = v0;
-      potential[b + 1] = v1;
-      potential[b + 2] = v2;
-      potential[b + 3] = v3;
-      if (v0 > threshold || v1 > threshold || v2 > threshold || v3 > threshold) {
-        // >= so that an exact tie goes to the higher map
-        if (v0 > threshold && v0 >= bestV) {
-          bestV = v0;
-          best = c;
-        }
-        if (v1 > threshold && v1 >= bestV) {
-          bestV = v1;
-          best = c + 1;
-        }
-        if (v2 > threshold && v2 >= bestV) {
-          bestV = v2;
-          best = c + 2;
-        }
-        if (v3 > threshold && v3 >= bestV) {
-          bestV = v3;
-          best = c + 3;
-        }
-      }
-    }
-    for (; c < maps; c++) {
-      const v = potential[base + c] + weights[t0 + c];
-      potential[base + c] = v;
-      if (v > threshold && v >= bestV) {
-        bestV = v;
-        best = c;
-      }
-    }
-    return best;
-  }
   for (; c + 3 < maps; c += 4) {
     let x0 = 0;
     let x1 = 0;
