@@ -8,14 +8,14 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * The authors' seed-0 trace: `EVSPIKE_TRACE` if set, else ../shared/reference beside the
- * repository (where the project keeps it). Tests that need it fail, with this message, when it
- * is missing: a conformance test that silently skips would prove nothing.
+ * The authors' seed-0 trace: `EVSPIKE_TRACE` if set, else the copy in the repository's
+ * reference/ folder. Tests that need it fail, with this message, when it is missing: a
+ * conformance test that silently skips would prove nothing.
  */
 export function referenceTracePath(): string {
-  const file = process.env.EVSPIKE_TRACE ?? join(repoRoot, '..', 'shared', 'reference', 'goupy-mnist-seed0.json');
+  const file = process.env.EVSPIKE_TRACE ?? join(repoRoot, 'reference', 'goupy-mnist-seed0.json.gz');
   if (!existsSync(file)) {
-    throw new Error(`reference trace not found at ${file}; set EVSPIKE_TRACE to the path of goupy-mnist-seed0.json`);
+    throw new Error(`reference trace not found at ${file}; set EVSPIKE_TRACE to the path of goupy-mnist-seed0.json(.gz)`);
   }
   return file;
 }

@@ -1,9 +1,10 @@
 /**
  * Reader of the reference traces recorded from the authors' code (format:
- * shared/reference/README.md). Everything is validated on the way in: a malformed trace is
+ * reference/README.md), plain JSON or gzip-compressed (recognised by its magic bytes). Everything is validated on the way in: a malformed trace is
  * refused with a {@link TraceFormatError} naming the field and the value.
  */
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { EvspikeError, TraceFormatError } from '../errors.js';
 import type { NetworkOptions } from '../neurons/network.js';
 import { resolveNetwork, type ResolvedNetwork } from '../neurons/network.js';
@@ -242,13 +243,25 @@ export function parseTrace(text: string, file: string, timeBins = 15): Trace {
   return { file, network, networkOptions: networkOptions as NetworkOptions, seed, finalWeights, trainSteps, inference, timing };
 }
 
-/** Read and validate a trace file. */
-export function readTrace(file: string, timeBins = 15): Trace {
-  let text: string;
+/** The text of a trace file, gunzipped when it starts with gzip's magic bytes. */
+export function readTraceText(file: string): string {
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     throw new EvspikeError(`${file}: cannot read trace: ${readFailure(err)}`);
   }
-  return parseTrace(text, file, timeBins);
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch (err) {
+      throw new EvspikeError(`${file}: not a valid gzip file (${(err as Error).message})`);
+    }
+  }
+  return bytes.toString('utf8');
+}
+
+/** Read and validate a trace file (`.json` or `.json.gz`). */
+export function readTrace(file: string, timeBins = 15): Trace {
+  return parseTrace(readTraceText(file), file, timeBins);
 }

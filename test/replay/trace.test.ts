@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TraceFormatError } from '../../src/errors.js';
-import { parseTrace, readTrace } from '../../src/replay/trace.js';
+import { parseTrace, readTrace, readTraceText } from '../../src/replay/trace.js';
 import { referenceTracePath } from '../helpers.js';
 
 describe('trace reader', () => {
-  const text = readFileSync(referenceTracePath(), 'utf8');
+  const text = readTraceText(referenceTracePath());
   const original = JSON.parse(text);
 
   it('reads the reference trace with the authors parameters', () => {
