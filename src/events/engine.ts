@@ -63,7 +63,11 @@ export function denseMacs(net: ResolvedNetwork, layerIndex: number): number {
 export interface EngineOptions {
   /** Initial weights of each conv layer, in network order (copied); missing entries are drawn. */
   weights?: readonly (ArrayLike<number> | undefined)[];
-  /** Generator for the weights not given (required when some are missing). */
+  /**
+   * Generator for the weights not given (required when some are missing). The weights of the
+   * layer at index `i` of the network come from its stream `derive('weights', i)`, so layers do
+   * not draw from each other's streams.
+   */
   random?: SeededRandom;
   /** Conv integration kernel. Default `'auto'`: WebAssembly SIMD where available, else JavaScript. */
   kernel?: KernelChoice;
@@ -96,7 +100,7 @@ export class Engine {
           if (given !== undefined) {
             weights = Float64Array.from(given);
           } else if (options.random !== undefined) {
-            weights = initialWeights(spec, options.random);
+            weights = initialWeights(spec, options.random.derive('weights', i));
           } else {
             throw new RangeError(`conv layer ${i}: no weights given and no random generator to draw them`);
           }

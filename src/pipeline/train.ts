@@ -55,7 +55,8 @@ export interface TrainProgress {
 
 /**
  * Train every conv layer of `engine`, one after another, on `images` in the order given by a
- * shuffle of `random` (drawn once per epoch).
+ * shuffle drawn once per epoch from `random`'s stream `derive('shuffle')` (so the order does not
+ * depend on anything else drawn from `random`, such as the weights of the layers).
  */
 export function trainNetwork(
   engine: Engine,
@@ -69,9 +70,10 @@ export function trainNetwork(
   if (images.height !== net.layers[0].outShape.height || images.width !== net.layers[0].outShape.width) {
     throw new OptionError('images', `${images.height}×${images.width}`, `images of the network's input size ${net.layers[0].outShape.height}×${net.layers[0].outShape.width}`);
   }
+  const shuffle = random.derive('shuffle');
   const orders: Int32Array[] = [];
   const orderFor = (epoch: number): Int32Array => {
-    while (orders.length <= epoch) orders.push(shuffledIndices(images.count, random));
+    while (orders.length <= epoch) orders.push(shuffledIndices(images.count, shuffle));
     return orders[epoch];
   };
   const spikeTimes = new Int32Array(images.height * images.width);

@@ -3,8 +3,13 @@
  * training shuffle) draws from an instance of {@link SeededRandom} passed in explicitly, so the
  * same seed gives a bit-identical run. There is no global generator and no `Math.random`.
  *
+ * Each use draws from its own named stream ({@link SeededRandom.derive}): a stream depends on
+ * the seed and its name only, never on how much another stream has drawn, so adding, removing
+ * or resizing one layer changes nothing that another layer or the shuffle draws.
+ *
  * The generator is sfc32 (Chris Doty-Humphrey's Small Fast Counting generator, 128-bit state),
- * seeded through splitmix32 so that nearby seeds give unrelated streams.
+ * seeded through splitmix32 so that nearby seeds give unrelated streams; a stream's name is
+ * hashed (FNV-1a, then murmur3's finaliser) into each of the four state words.
  */
 export class SeededRandom {
   private a: number;
@@ -13,8 +18,14 @@ export class SeededRandom {
   private d: number;
   private spareNormal: number | undefined;
 
-  /** @param seed any integer; it is reduced to 32 bits. */
-  constructor(readonly seed: number) {
+  /**
+   * @param seed any integer; it is reduced to 32 bits.
+   * @param stream the name of the stream (default `''`, the root stream of the seed).
+   */
+  constructor(
+    readonly seed: number,
+    readonly stream = '',
+  ) {
     let s = seed >>> 0;
     const next = (): number => {
       s = (s + 0x9e3779b9) >>> 0;
@@ -27,7 +38,23 @@ export class SeededRandom {
     this.b = next();
     this.c = next();
     this.d = next();
+    if (stream !== '') {
+      this.a ^= hashString(stream, 1);
+      this.b ^= hashString(stream, 2);
+      this.c ^= hashString(stream, 3);
+      this.d ^= hashString(stream, 4);
+    }
     for (let i = 0; i < 12; i++) this.nextUint32();
+  }
+
+  /**
+   * An independent generator for one use, named by `path` below this one's stream (for
+   * example `derive('weights', 1)` for the initial weights of layer 1). It depends on the seed
+   * and the names only: what this generator has drawn so far does not matter.
+   */
+  derive(...path: (string | number)[]): SeededRandom {
+    const name = path.map(String).join('/');
+    return new SeededRandom(this.seed, this.stream === '' ? name : `${this.stream}/${name}`);
   }
 
   /** Uniform integer in [0, 2^32). */
@@ -82,6 +109,15 @@ export class SeededRandom {
     }
     return items;
   }
+}
+
+/** A 32-bit hash of `text` salted by `salt`: FNV-1a over the UTF-16 units, murmur3's finaliser. */
+function hashString(text: string, salt: number): number {
+  let h = (0x811c9dc5 ^ Math.imul(salt, 0x9e3779b9)) >>> 0;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** The permutation 0 … n−1 shuffled by `random`. */

@@ -57,3 +57,47 @@ describe('VDSP training on MNIST', () => {
     expect(Array.from((engine.hidden[2] as ConvLayer).weights)).not.toEqual(Array.from(before));
   });
 });
+
+describe('random streams per use', () => {
+  const pair = (maps: number) => [
+    { kind: 'conv' as const, maps, kernelSize: 3, padding: 1, thresholdV: 3 },
+    { kind: 'pool' as const, kernelSize: 2, stride: 2 },
+  ];
+  const firstPair = [
+    { kind: 'conv' as const, maps: 16, kernelSize: 5, padding: 2, thresholdV: 8 },
+    { kind: 'pool' as const, kernelSize: 2, stride: 2 },
+  ];
+  function trainLayers(layers: object[], seed: number) {
+    const random = new SeededRandom(seed);
+    const engine = new Engine(resolveNetwork({ layers: layers as never }), { random });
+    const initial = Float64Array.from((engine.hidden[0] as ConvLayer).weights);
+    const results = trainNetwork(engine, mnist.train, random, { maxSamples: 60 });
+    return { initial, results, first: engine.hidden[0] as ConvLayer };
+  }
+
+  it('adding, removing or resizing a later layer changes nothing in how the first one trains', () => {
+    const alone = trainLayers(firstPair, 0);
+    const withSecond = trainLayers([...firstPair, ...pair(8)], 0);
+    const resized = trainLayers([...firstPair, ...pair(24)], 0);
+    expect(withSecond.results.length).toBe(2);
+    for (const other of [withSecond, resized]) {
+      expect(Array.from(other.initial)).toEqual(Array.from(alone.initial));
+      expect(Array.from(other.first.weights)).toEqual(Array.from(alone.first.weights));
+      expect(other.results[0].convergenceHistory).toEqual(alone.results[0].convergenceHistory);
+      expect(other.first.learning).toEqual(alone.first.learning);
+    }
+    // a different seed does change the first layer
+    expect(Array.from(trainLayers(firstPair, 1).initial)).not.toEqual(Array.from(alone.initial));
+  });
+
+  it('draws named streams that depend on the seed and the name only', () => {
+    const root = new SeededRandom(7);
+    const a = root.derive('weights', 1).nextUint32();
+    root.nextUint32(); // drawing from the root does not move a derived stream
+    expect(root.derive('weights', 1).nextUint32()).toBe(a);
+    expect(new SeededRandom(7).derive('weights', 3).nextUint32()).not.toBe(a);
+    expect(new SeededRandom(8).derive('weights', 1).nextUint32()).not.toBe(a);
+    expect(new SeededRandom(7).derive('shuffle').nextUint32()).not.toBe(a);
+    expect(new SeededRandom(7, 'weights/1').nextUint32()).toBe(a);
+  });
+});
