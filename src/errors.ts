@@ -49,6 +49,16 @@ export class TraceFormatError extends EvspikeError {
   }
 }
 
+/**
+ * Work stopped because its abort signal fired (Ctrl-C, SIGTERM, or a caller's AbortController).
+ * What was saved before stays saved; `reason` is the signal's reason (for example `'SIGINT'`).
+ */
+export class InterruptedError extends EvspikeError {
+  constructor(readonly reason: unknown) {
+    super(`interrupted${typeof reason === 'string' ? ` (${reason})` : ''}`);
+  }
+}
+
 /** Short, printable rendering of a rejected value (long arrays and strings are cut). */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing (missing)';

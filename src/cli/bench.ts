@@ -16,12 +16,25 @@ import { trainNetwork } from '../pipeline/train.js';
 import { denseSample } from '../reference/dense.js';
 import { SeededRandom } from '../util/random.js';
 import { parseIntegerFlag } from '../util/validate.js';
-import { parseCommand, stringFlag } from './args.js';
+import { helpText, parseCommand, stringFlag, type CommandSpec } from './args.js';
+import { DATA_FLAG, JSON_FLAG, KERNEL_FLAG, SEED_FLAG } from './flags.js';
 import { sampleFigures } from '../pipeline/run.js';
 import { peakMemoryMB } from '../util/memory.js';
 import { formatNumber, printTable } from './table.js';
 
-export const BENCH_USAGE = 'evspike bench [--samples N] [--dense-samples N] [--seed N] [--kernel auto|wasm|js] [--data DIR] [--json]';
+export const BENCH_SPEC: CommandSpec = {
+  name: 'bench',
+  summary:
+    'Time the event-driven simulator on one core: train to convergence, then inference and training (learning on) on N test samples, with the dense clock-driven reference on a few samples as the baseline in the same process.',
+  flags: {
+    samples: { type: 'string', value: 'N', help: 'Test samples timed for inference and for training.', default: '2000' },
+    'dense-samples': { type: 'string', value: 'N', help: 'Samples of the dense clock-driven baseline (slow: about 8 per second).', default: '20' },
+    seed: SEED_FLAG,
+    kernel: KERNEL_FLAG,
+    data: DATA_FLAG,
+    json: JSON_FLAG,
+  },
+};
 
 export interface BenchReport {
   inferenceSamplesPerSecond: number;
@@ -47,21 +60,9 @@ function time(run: () => void): number {
 }
 
 export function benchCommand(argv: string[], out: (line: string) => void, err: (line: string) => void): number {
-  const { values } = parseCommand(
-    argv,
-    {
-      samples: { type: 'string' },
-      'dense-samples': { type: 'string' },
-      seed: { type: 'string' },
-      kernel: { type: 'string' },
-      data: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-    0,
-    BENCH_USAGE,
-  );
+  const { values } = parseCommand(argv, BENCH_SPEC);
   if (values.help) {
-    out(BENCH_USAGE);
+    out(helpText(BENCH_SPEC));
     return 0;
   }
   const seed = parseIntegerFlag('--seed', stringFlag(values, 'seed'), 0, { min: 0, max: 0xffffffff });

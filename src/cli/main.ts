@@ -1,43 +1,59 @@
 /**
- * The `evspike` command. Each subcommand lives in its own file; this one dispatches and turns
- * evspike's own errors into one line on stderr and a non-zero exit (a stack trace only for a
- * bug).
+ * The `evspike` command. Each subcommand lives in its own file and declares its flags in a
+ * {@link CommandSpec}; this one dispatches, prints help and the version, and turns evspike's
+ * own errors into one line on stderr and exit code 2 (a stack trace only for a bug).
  */
+import { readFileSync } from 'node:fs';
 import { EvspikeError } from '../errors.js';
-import { BENCH_USAGE, benchCommand } from './bench.js';
-import { REPLAY_USAGE, replayCommand } from './replay.js';
-import { EVALUATE_USAGE, RUN_USAGE, evaluateCommand, runCommand } from './run.js';
-import { EXPORT_USAGE, INFER_USAGE, exportCommand, inferCommand } from './onnx.js';
-import { VISUALIZE_USAGE, visualizeCommand } from './visualize.js';
-import { TRAIN_USAGE, trainCommand } from './train.js';
-
-const USAGE = `evspike: event-driven single-spike convolutional SNN simulator (VDSP, Goupy et al. 2023)
-
-usage:
-  ${RUN_USAGE}
-      the paper's experiment end to end: VDSP training, feature extraction, SVM readout, report
-      (SCENARIO: a file or a shipped name, mnist-vdsp by default, or mnist-quick)
-  ${EVALUATE_USAGE}
-      re-run the test evaluation of a saved checkpoint
-  ${VISUALIZE_USAGE}
-      draw the learned kernels, weight histograms, convergence curve, a spike raster and predictions as PNG
-  ${EXPORT_USAGE}
-      export a checkpoint's network and readout as an ONNX graph (the dense layer-wise pass)
-  ${INFER_USAGE}
-      run an exported model on the MNIST test set with onnxruntime and compare with the simulator
-  ${TRAIN_USAGE}
-      train the conv layer with VDSP to convergence on MNIST, then report spikes and events on the test set
-  ${REPLAY_USAGE}
-      replay a trace recorded from the authors' code and compare
-  ${BENCH_USAGE}
-      time event-driven inference and training against the dense clock-driven baseline
-
-Each command takes --help.`;
+import { closest, usageLine, type CommandSpec } from './args.js';
+import { BENCH_SPEC, benchCommand } from './bench.js';
+import { REPLAY_SPEC, replayCommand } from './replay.js';
+import { EVALUATE_SPEC, RUN_SPEC, evaluateCommand, runCommand } from './run.js';
+import { EXPORT_SPEC, INFER_SPEC, exportCommand, inferCommand } from './onnx.js';
+import { VISUALIZE_SPEC, visualizeCommand } from './visualize.js';
+import { TRAIN_SPEC, trainCommand } from './train.js';
 
 /** Where the command's lines go (stdout and stderr by default; tests capture them). */
 export interface CommandIo {
   out(line: string): void;
   err(line: string): void;
+}
+
+type Out = (line: string) => void;
+
+/** Every command: its declaration and how to run it. */
+const COMMANDS: { spec: CommandSpec; run: (argv: string[], out: Out, err: Out) => number | Promise<number> }[] = [
+  { spec: RUN_SPEC, run: runCommand },
+  { spec: EVALUATE_SPEC, run: (argv, out) => evaluateCommand(argv, out) },
+  { spec: VISUALIZE_SPEC, run: (argv, out) => visualizeCommand(argv, out) },
+  { spec: EXPORT_SPEC, run: (argv, out) => exportCommand(argv, out) },
+  { spec: INFER_SPEC, run: inferCommand },
+  { spec: TRAIN_SPEC, run: (argv, out) => trainCommand(argv, out) },
+  { spec: REPLAY_SPEC, run: (argv, out) => replayCommand(argv, out) },
+  { spec: BENCH_SPEC, run: benchCommand },
+];
+
+/** evspike's version, from its package.json. */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function usage(): string {
+  const lines = COMMANDS.map(({ spec }) => `  ${spec.name.padEnd(10)} ${spec.summary.split(/(?<=\.) /)[0]}`);
+  return [
+    'evspike: event-driven single-spike convolutional SNN simulator (VDSP, Goupy et al. 2023)',
+    '',
+    'usage: evspike COMMAND [ARGS] [FLAGS]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'Each command lists its flags, with their meaning and default, under `evspike COMMAND --help`.',
+    '`evspike --version` prints the version. Bad input stops with one line and exit code 2.',
+    '',
+    ...COMMANDS.map(({ spec }) => `  ${usageLine(spec)}`),
+  ].join('\n');
 }
 
 const processIo: CommandIo = {
@@ -49,34 +65,28 @@ const processIo: CommandIo = {
 export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
   const { out, err } = io;
   const [command, ...rest] = argv;
+  if (command === undefined) {
+    out(usage());
+    return 1;
+  }
+  if (command === 'help' || command === '--help' || command === '-h') {
+    const topic = COMMANDS.find((c) => c.spec.name === rest[0]);
+    if (topic !== undefined) return main([topic.spec.name, '--help'], io);
+    out(usage());
+    return 0;
+  }
+  if (command === '--version' || command === '-V' || command === 'version') {
+    out(`evspike ${version()}`);
+    return 0;
+  }
+  const entry = COMMANDS.find((c) => c.spec.name === command);
+  if (entry === undefined) {
+    const guess = closest(command.replace(/^-+/, ''), COMMANDS.map((c) => c.spec.name));
+    err(`evspike: unknown command ${JSON.stringify(command)}${guess === undefined ? '' : `: did you mean ${guess}?`}\n\n${usage()}`);
+    return 2;
+  }
   try {
-    switch (command) {
-      case 'run':
-        return await runCommand(rest, out);
-      case 'evaluate':
-        return await evaluateCommand(rest, out);
-      case 'visualize':
-        return visualizeCommand(rest, out);
-      case 'export':
-        return exportCommand(rest, out);
-      case 'infer':
-        return await inferCommand(rest, out, err);
-      case 'train':
-        return trainCommand(rest, out);
-      case 'replay':
-        return replayCommand(rest, out);
-      case 'bench':
-        return benchCommand(rest, out, err);
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        out(USAGE);
-        return command === undefined ? 1 : 0;
-      default:
-        err(`evspike: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
-        return 2;
-    }
+    return await entry.run(rest, out, err);
   } catch (e) {
     if (e instanceof EvspikeError) {
       err(`evspike ${command}: ${e.message}`);

@@ -18,18 +18,42 @@ import { sampleFigures } from '../pipeline/run.js';
 import { accuracy, predictLabels } from '../readout/linear-svm.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { oneOf, parseIntegerFlag } from '../util/validate.js';
-import { parseCommand, stringFlag } from './args.js';
+import { helpText, parseCommand, stringFlag, usageLine, type CommandSpec } from './args.js';
+import { DATA_FLAG, JSON_FLAG, QUIET_FLAG } from './flags.js';
 import { Progress } from './progress.js';
 import { formatNumber, printTable } from './table.js';
 import { peakMemoryMB } from '../util/memory.js';
 
-export const EXPORT_USAGE = 'evspike export --checkpoint DIR --out FILE [--input images|spikes]';
-export const INFER_USAGE = 'evspike infer --model FILE [--device cpu|cuda|auto] [--batch N] [--limit N] [--data DIR] [--json] [--quiet]';
+export const EXPORT_SPEC: CommandSpec = {
+  name: 'export',
+  summary: "Export a complete checkpoint's network and readout as an ONNX graph of the dense layer-wise pass (opset 17): outputs features, scores and label.",
+  flags: {
+    checkpoint: { type: 'string', value: 'DIR', help: 'The checkpoint folder (of a run that finished its readout).', required: true },
+    out: { type: 'string', value: 'FILE', help: 'The ONNX file to write (atomically).', required: true },
+    input: { type: 'string', value: 'images|spikes', help: 'The graph input: uint8 images [N, 28, 28] (encoded in the graph) or int32 spike_times [N, 784].', default: 'images' },
+  },
+};
+
+export const INFER_SPEC: CommandSpec = {
+  name: 'infer',
+  summary: 'Run an exported ONNX model on the MNIST test set with onnxruntime, and the event-driven simulator on the same samples; compare accuracy, features, labels and speed.',
+  flags: {
+    model: { type: 'string', value: 'FILE', help: 'The ONNX model written by evspike export.', required: true },
+    device: { type: 'string', value: 'cpu|cuda|auto', help: "onnxruntime's execution provider: CPU, CUDA (stops if it cannot load), or CUDA when it loads and else the CPU.", default: 'cpu' },
+    batch: { type: 'string', value: 'N', help: 'Images per onnxruntime call.', default: '256' },
+    limit: { type: 'string', value: 'N', help: 'Test images run.', default: 'all 10,000' },
+    data: DATA_FLAG,
+    json: JSON_FLAG,
+    quiet: QUIET_FLAG,
+  },
+};
+const EXPORT_USAGE = usageLine(EXPORT_SPEC);
+const INFER_USAGE = usageLine(INFER_SPEC);
 
 export function exportCommand(argv: string[], out: (line: string) => void): number {
-  const { values } = parseCommand(argv, { checkpoint: { type: 'string' }, out: { type: 'string' }, input: { type: 'string' } }, 0, EXPORT_USAGE);
+  const { values } = parseCommand(argv, EXPORT_SPEC);
   if (values.help) {
-    out(EXPORT_USAGE);
+    out(helpText(EXPORT_SPEC));
     return 0;
   }
   const dir = stringFlag(values, 'checkpoint');
@@ -67,14 +91,9 @@ export interface InferReport {
 }
 
 export async function inferCommand(argv: string[], out: (line: string) => void, err: (line: string) => void): Promise<number> {
-  const { values } = parseCommand(
-    argv,
-    { model: { type: 'string' }, device: { type: 'string' }, batch: { type: 'string' }, limit: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' } },
-    0,
-    INFER_USAGE,
-  );
+  const { values } = parseCommand(argv, INFER_SPEC);
   if (values.help) {
-    out(INFER_USAGE);
+    out(helpText(INFER_SPEC));
     return 0;
   }
   const file = stringFlag(values, 'model');

@@ -47,6 +47,11 @@ export class Progress {
     this.stream.write(this.render(done, extra, now) + (this.tty ? '' : '\n'));
   }
 
+  /** Erase a half-drawn bar (on a terminal), so the next line starts clean. */
+  clear(): void {
+    if (!this.quiet && this.tty) this.stream.write('\r\x1b[K');
+  }
+
   /** Final line. */
   finish(done: number, extra = ''): void {
     if (this.quiet) return;
@@ -63,8 +68,8 @@ export class Progress {
       const filled = Math.round(frac * width);
       const bar = this.tty ? ` [${'#'.repeat(filled)}${'.'.repeat(width - filled)}]` : '';
       text = `${this.label}${bar} ${done}/${this.total} (${(100 * frac).toFixed(0)}%)`;
-      text += `, ${rate.toFixed(0)}/s, ${formatSeconds((this.total - done) / rate)} left`;
-    } else {
+      if (elapsed >= 0.05) text += `, ${rate.toFixed(0)}/s, ${formatSeconds((this.total - done) / rate)} left`;
+    } else if (elapsed >= 0.05) {
       text += `, ${rate.toFixed(0)}/s, ${formatSeconds(elapsed)}`;
     }
     if (extra) text += `, ${extra}`;

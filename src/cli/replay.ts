@@ -4,22 +4,28 @@ import { readTrace } from '../replay/trace.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { oneOf } from '../util/validate.js';
 import { OptionError } from '../errors.js';
-import { parseCommand, stringFlag } from './args.js';
+import { helpText, parseCommand, stringFlag, usageLine, type CommandSpec } from './args.js';
+import { JSON_FLAG } from './flags.js';
 import { printTable } from './table.js';
 
-export const REPLAY_USAGE = 'evspike replay TRACE [--out FILE] [--precision float32|float64] [--json]';
+export const REPLAY_SPEC: CommandSpec = {
+  name: 'replay',
+  summary: "Replay a trace recorded from the authors' code: every training step from its recorded state and inputs, every test sample with the final weights; print how many match.",
+  args: [{ name: 'TRACE', help: 'The trace file, .json or .json.gz (the authors\' seed-0 trace: reference/goupy-mnist-seed0.json.gz).' }],
+  flags: {
+    out: { type: 'string', value: 'FILE', help: "Write the replayed results as JSON with the trace's key names (atomically)." },
+    precision: { type: 'string', value: 'float32|float64', help: "Arithmetic of a bin's conv input.", default: 'float32' },
+    json: JSON_FLAG,
+  },
+};
+const REPLAY_USAGE = usageLine(REPLAY_SPEC);
 
 const pct = (n: number, d: number): string => (d === 0 ? '-' : `${((100 * n) / d).toFixed(1)} %`);
 
 export function replayCommand(argv: string[], out: (line: string) => void): number {
-  const { values, positionals } = parseCommand(
-    argv,
-    { out: { type: 'string' }, precision: { type: 'string' }, json: { type: 'boolean' } },
-    1,
-    REPLAY_USAGE,
-  );
+  const { values, positionals } = parseCommand(argv, REPLAY_SPEC);
   if (values.help) {
-    out(REPLAY_USAGE);
+    out(helpText(REPLAY_SPEC));
     return 0;
   }
   const file = positionals[0];

@@ -5,23 +5,67 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadMnist } from '../data/mnist.js';
-import { EvspikeError, OptionError } from '../errors.js';
+import { EvspikeError, InterruptedError, OptionError } from '../errors.js';
 import { Engine } from '../events/engine.js';
 import { readCheckpoint } from '../pipeline/checkpoint.js';
 import { extractFeatures, featureCount } from '../pipeline/extract.js';
 import { defaultWorkers, runExperiment, sampleFigures, type Phase, type RunResult, type SampleFigures } from '../pipeline/run.js';
-import { loadScenario, withOverrides, type ResolvedScenario } from '../pipeline/scenario.js';
+import { loadScenario, scenarioJson, shippedScenarios, withOverrides, type ResolvedScenario } from '../pipeline/scenario.js';
 import { WorkerPool } from '../pipeline/workers.js';
 import { visualizeCheckpoint } from '../viz/visualize.js';
 import { accuracy, predictLabels } from '../readout/linear-svm.js';
 import { finiteNumber, oneOf, parseIntegerFlag } from '../util/validate.js';
-import { parseCommand, stringFlag, type ParsedCommand } from './args.js';
+import { helpText, parseCommand, stringFlag, usageLine, type CommandSpec, type ParsedCommand } from './args.js';
+import { DATA_FLAG, JSON_FLAG, KERNEL_FLAG, QUIET_FLAG, SEED_FLAG, WORKERS_FLAG } from './flags.js';
 import { Progress } from './progress.js';
 import { formatNumber, printTable } from './table.js';
 
-export const RUN_USAGE =
-  'evspike run [SCENARIO] [--seed N] [--train-limit N] [--extract-limit N] [--test-limit N] [--workers N] [--readout linear-svm|ml-svm] [--svm-c C] [--data DIR] [--save DIR] [--resume DIR] [--json] [--quiet]';
-export const EVALUATE_USAGE = 'evspike evaluate --checkpoint DIR [--test-limit N] [--workers N] [--data DIR] [--json] [--quiet]';
+export const RUN_SPEC: CommandSpec = {
+  name: 'run',
+  summary:
+    "The paper's experiment end to end: VDSP training to convergence, feature extraction of the training and test images, the linear SVM readout, and a report. Ctrl-C stops it; with --save, what was saved is kept and `run --resume DIR` goes on from there.",
+  args: [
+    {
+      name: 'SCENARIO',
+      optional: true,
+      help: `A scenario file (path), or a shipped scenario by name, with or without .json: ${shippedScenarios().join(', ')} (default: mnist-vdsp, the paper).`,
+    },
+  ],
+  flags: {
+    seed: SEED_FLAG,
+    'train-limit': { type: 'string', value: 'N', help: 'Training samples presented to VDSP at most, per conv layer (0: the untrained network).', default: "the scenario's, else until convergence" },
+    'extract-limit': { type: 'string', value: 'N', help: 'Training images whose features train the readout.', default: "the scenario's, else all 60,000" },
+    'test-limit': { type: 'string', value: 'N', help: 'Test images evaluated.', default: "the scenario's, else all 10,000" },
+    workers: WORKERS_FLAG,
+    readout: { type: 'string', value: 'linear-svm|ml-svm', help: "The readout: liblinear's dual coordinate descent, or ml-svm's SMO (at most 2,000 training samples).", default: 'linear-svm' },
+    'svm-c': { type: 'string', value: 'C', help: 'Regularisation C of the readout (> 0).', default: '0.005' },
+    kernel: KERNEL_FLAG,
+    data: DATA_FLAG,
+    save: {
+      type: 'string',
+      value: 'DIR',
+      help: 'Save the checkpoint (after training, every 5,000 extracted images, after the readout) and the pictures into DIR. A DIR holding this same run (same scenario and seed) is continued.',
+    },
+    resume: { type: 'string', value: 'DIR', help: "Go on from the checkpoint in DIR with its own configuration, saving into DIR (or into --save's folder)." },
+    'checkpoint-every': { type: 'string', value: 'N', help: 'With --save: save the extracted features every N images.', default: '5000' },
+    json: JSON_FLAG,
+    quiet: QUIET_FLAG,
+  },
+};
+
+export const EVALUATE_SPEC: CommandSpec = {
+  name: 'evaluate',
+  summary: "Re-run the test evaluation of a saved checkpoint: extract the test images with its weights, apply its readout, report accuracy and figures.",
+  flags: {
+    checkpoint: { type: 'string', value: 'DIR', help: 'The checkpoint folder (of a run that finished its readout).', required: true },
+    'test-limit': { type: 'string', value: 'N', help: 'Test images evaluated.', default: "the checkpoint scenario's, else all 10,000" },
+    workers: WORKERS_FLAG,
+    data: DATA_FLAG,
+    json: JSON_FLAG,
+    quiet: QUIET_FLAG,
+  },
+};
+const EVALUATE_USAGE = usageLine(EVALUATE_SPEC);
 
 const PHASE_LABELS: Record<Phase, string> = {
   train: 'VDSP training',
@@ -34,6 +78,7 @@ const PHASE_LABELS: Record<Phase, string> = {
 function progressBoard(quiet: boolean): {
   onProgress: (phase: Phase, done: number, total: number | undefined, extra?: string) => void;
   onPhaseEnd: (phase: Phase, done: number, extra?: string) => void;
+  clear: () => void;
 } {
   const bars = new Map<Phase, Progress>();
   const bar = (phase: Phase, total: number | undefined): Progress => {
@@ -47,6 +92,7 @@ function progressBoard(quiet: boolean): {
   return {
     onProgress: (phase, done, total, extra) => bar(phase, total).update(done, extra),
     onPhaseEnd: (phase, done, extra) => bar(phase, undefined).finish(done, extra),
+    clear: () => bars.forEach((p) => p.clear()),
   };
 }
 
@@ -93,47 +139,77 @@ export function runReportJson(r: RunResult): Record<string, unknown> {
   };
 }
 
-export async function runCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const { values, positionals } = parseCommand(
-    argv,
-    {
-      seed: { type: 'string' },
-      'train-limit': { type: 'string' },
-      'extract-limit': { type: 'string' },
-      'test-limit': { type: 'string' },
-      workers: { type: 'string' },
-      readout: { type: 'string' },
-      'svm-c': { type: 'string' },
-      kernel: { type: 'string' },
-      data: { type: 'string' },
-      save: { type: 'string' },
-      resume: { type: 'string' },
-      json: { type: 'boolean' },
-      quiet: { type: 'boolean' },
-    },
-    1,
-    RUN_USAGE,
-  );
+/** What an interrupted run has saved, in words, and how to go on. */
+function interruptedReport(saveDir: string | undefined): string[] {
+  if (saveDir === undefined || !existsSync(join(saveDir, 'checkpoint.json'))) {
+    return ['nothing was saved (run with --save DIR to keep what a run has done)'];
+  }
+  const c = readCheckpoint(saveDir).payload;
+  const saved = [`trained weights of ${c.layers.length} conv layer(s)`];
+  for (const which of ['train', 'test'] as const) {
+    const set = c.features?.[which];
+    if (set !== undefined) saved.push(`features of ${set.rows} ${which === 'train' ? 'training' : 'test'} images`);
+  }
+  if (c.phase === 'complete') saved.push('the readout');
+  return [`saved in ${saveDir}: ${saved.join(', ')}`, `go on with: npx evspike run --resume ${saveDir}`];
+}
+
+/**
+ * Abort `controller` on SIGINT and SIGTERM while `work` runs; a second signal exits at once.
+ * Returns the signal that stopped the work, if any.
+ */
+async function withSignals<T>(controller: AbortController, work: () => Promise<T>): Promise<T> {
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
+    const handler = (): void => {
+      if (controller.signal.aborted) process.exit(exitCodeOf(signal));
+      controller.abort(signal);
+    };
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+  try {
+    return await work();
+  } finally {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+  }
+}
+
+/** The shell's exit code for a process stopped by `signal`: 128 + its number. */
+export function exitCodeOf(signal: unknown): number {
+  return signal === 'SIGTERM' ? 143 : 130;
+}
+
+/** Whether two resolved scenarios describe the same run (configuration and seed). */
+function sameRun(a: ResolvedScenario, b: ResolvedScenario): boolean {
+  return JSON.stringify({ ...scenarioJson(a), description: '' }) === JSON.stringify({ ...scenarioJson(b), description: '' });
+}
+
+export async function runCommand(argv: string[], out: (line: string) => void, err: (line: string) => void = () => {}): Promise<number> {
+  const { values, positionals } = parseCommand(argv, RUN_SPEC);
   if (values.help) {
-    out(RUN_USAGE);
+    out(helpText(RUN_SPEC));
     return 0;
   }
   const workers = workersFlag(values);
   const kernel = oneOf('--kernel', stringFlag(values, 'kernel'), ['auto', 'wasm', 'js'], 'auto');
+  const checkpointEvery = parseIntegerFlag('--checkpoint-every', stringFlag(values, 'checkpoint-every'), 5000, { min: 1 });
   const resumeDir = stringFlag(values, 'resume');
+  const optionalInteger = (flag: string, min: number): number | undefined =>
+    values[flag] === undefined ? undefined : parseIntegerFlag(`--${flag}`, stringFlag(values, flag), 0, { min });
   const overrides = {
     seed: values.seed === undefined ? undefined : parseIntegerFlag('--seed', stringFlag(values, 'seed'), 0, { min: 0, max: 0xffffffff }),
-    trainLimit: values['train-limit'] === undefined ? undefined : parseIntegerFlag('--train-limit', stringFlag(values, 'train-limit'), 0, { min: 0 }),
-    extractLimit: values['extract-limit'] === undefined ? undefined : parseIntegerFlag('--extract-limit', stringFlag(values, 'extract-limit'), 0, { min: 1 }),
-    testLimit: values['test-limit'] === undefined ? undefined : parseIntegerFlag('--test-limit', stringFlag(values, 'test-limit'), 0, { min: 1 }),
+    trainLimit: optionalInteger('train-limit', 0),
+    extractLimit: optionalInteger('extract-limit', 1),
+    testLimit: optionalInteger('test-limit', 1),
     readoutKind: values.readout === undefined ? undefined : oneOf('--readout', stringFlag(values, 'readout'), ['linear-svm', 'ml-svm'], 'linear-svm'),
     C: values['svm-c'] === undefined ? undefined : finiteNumber('--svm-c', Number(stringFlag(values, 'svm-c')), 0, { above: 0 }),
   };
   if (values['svm-c'] !== undefined && !(Number(stringFlag(values, 'svm-c')) > 0)) {
     throw new OptionError('--svm-c', stringFlag(values, 'svm-c'), 'a positive number');
   }
+  const saveDir = stringFlag(values, 'save') ?? resumeDir;
   let scenario: ResolvedScenario;
-  const resume = resumeDir === undefined ? undefined : readCheckpoint(resumeDir);
+  let resume = resumeDir === undefined ? undefined : readCheckpoint(resumeDir);
   if (resume !== undefined) {
     const given = Object.entries(overrides).filter(([, v]) => v !== undefined).map(([k]) => k);
     if (positionals.length > 0 || given.length > 0) {
@@ -143,22 +219,41 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
   } else {
     scenario = withOverrides(loadScenario(positionals[0] ?? 'mnist-vdsp'), overrides);
   }
-  const saveDir = stringFlag(values, 'save');
   if (saveDir !== undefined && existsSync(join(saveDir, 'checkpoint.json')) && (resumeDir === undefined || resolve(resumeDir) !== resolve(saveDir))) {
-    // never overwrite a saved run that this one did not start from
-    throw new EvspikeError(`${saveDir}: already holds a checkpoint; save into another folder, or go on from it with --resume ${saveDir} --save ${saveDir}`);
+    const existing = readCheckpoint(saveDir);
+    if (!sameRun(existing.scenario, scenario)) {
+      // never overwrite a saved run that this one did not start from
+      throw new EvspikeError(
+        `${saveDir}: already holds the checkpoint of another run (scenario ${existing.scenario.name}, seed ${existing.scenario.seed}); save into another folder, or go on from it with --resume ${saveDir}`,
+      );
+    }
+    if (resume === undefined) {
+      resume = existing;
+      if (!values.quiet && !values.json) err(`continuing the run saved in ${saveDir} (phase ${existing.payload.phase})`);
+    }
   }
   const data = loadMnist(stringFlag(values, 'data'));
+  const tooMany = (flag: string, limit: number | undefined, available: number, what: string): void => {
+    if (limit !== undefined && limit > available) throw new OptionError(`--${flag}`, limit, `at most ${available}: the data holds ${available} ${what}`);
+  };
+  tooMany('test-limit', overrides.testLimit, data.test.count, 'test images');
+  tooMany('extract-limit', overrides.extractLimit, data.train.count, 'training images');
+  tooMany('train-limit', overrides.trainLimit, data.train.count * scenario.training.epochs, `training samples (${data.train.count} images × ${scenario.training.epochs} epoch(s))`);
   const quiet = Boolean(values.quiet);
-  const result = await runExperiment({
-    scenario,
-    data,
-    workers,
-    kernel,
-    saveDir,
-    resume,
-    ...progressBoard(quiet),
-  });
+  const board = progressBoard(quiet);
+  const controller = new AbortController();
+  let result: RunResult;
+  try {
+    result = await withSignals(controller, () =>
+      runExperiment({ scenario, data, workers, kernel, saveDir, resume, checkpointEvery, signal: controller.signal, onProgress: board.onProgress, onPhaseEnd: board.onPhaseEnd }),
+    );
+  } catch (e) {
+    if (!(e instanceof InterruptedError)) throw e;
+    board.clear();
+    err(`evspike run: interrupted by ${String(e.reason)}`);
+    for (const line of interruptedReport(saveDir)) err(line);
+    return exitCodeOf(e.reason);
+  }
   if (saveDir !== undefined) {
     // the pictures of the saved run, next to its checkpoint
     visualizeCheckpoint(readCheckpoint(saveDir), data.test, saveDir);
@@ -194,14 +289,9 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
 }
 
 export async function evaluateCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const { values } = parseCommand(
-    argv,
-    { checkpoint: { type: 'string' }, 'test-limit': { type: 'string' }, workers: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' } },
-    0,
-    EVALUATE_USAGE,
-  );
+  const { values } = parseCommand(argv, EVALUATE_SPEC);
   if (values.help) {
-    out(EVALUATE_USAGE);
+    out(helpText(EVALUATE_SPEC));
     return 0;
   }
   const dir = stringFlag(values, 'checkpoint');
@@ -224,7 +314,7 @@ export async function evaluateCommand(argv: string[], out: (line: string) => voi
   if (workers > 1) {
     const pool = new WorkerPool(workers);
     try {
-      extracted = await pool.extract(scenario.networkOptions, engine.convLayers.map((c) => c.weights), data.test, count, cols, 'auto', (d) => progress.update(d));
+      extracted = await pool.extract({ network: scenario.networkOptions, weights: engine.convLayers.map((c) => c.weights), images: data.test, end: count, cols, onProgress: (d) => progress.update(d) });
     } finally {
       await pool.close();
     }

@@ -11,13 +11,25 @@ import { sampleFigures } from '../pipeline/run.js';
 import { trainNetwork, type LayerTrainResult } from '../pipeline/train.js';
 import { SeededRandom } from '../util/random.js';
 import { oneOf, parseIntegerFlag } from '../util/validate.js';
-import { parseCommand, stringFlag } from './args.js';
+import { helpText, parseCommand, stringFlag, type CommandSpec } from './args.js';
+import { DATA_FLAG, JSON_FLAG, QUIET_FLAG, SEED_FLAG } from './flags.js';
 import { Progress } from './progress.js';
 import { formatNumber, printTable } from './table.js';
 import { peakMemoryMB } from '../util/memory.js';
 
-export const TRAIN_USAGE =
-  'evspike train [--seed N] [--train-limit N] [--test-limit N] [--precision float32|float64] [--data DIR] [--json]';
+export const TRAIN_SPEC: CommandSpec = {
+  name: 'train',
+  summary: "Train the paper's conv layer with VDSP to convergence on MNIST, then run the test set without learning and report spikes, synaptic events, fan-out events, dense MACs and sparsity.",
+  flags: {
+    seed: SEED_FLAG,
+    'train-limit': { type: 'string', value: 'N', help: 'Training samples at most (stops earlier at convergence, Q < 0.01).', default: 'no limit: one epoch of 60,000' },
+    'test-limit': { type: 'string', value: 'N', help: 'Test images run after training.', default: 'all 10,000' },
+    precision: { type: 'string', value: 'float32|float64', help: "Arithmetic of a bin's conv input: float32 as the authors' code, or float64.", default: 'float32' },
+    data: DATA_FLAG,
+    json: JSON_FLAG,
+    quiet: QUIET_FLAG,
+  },
+};
 
 export interface TrainReport {
   seed: number;
@@ -38,22 +50,9 @@ export interface TrainReport {
 }
 
 export function trainCommand(argv: string[], out: (line: string) => void): number {
-  const { values } = parseCommand(
-    argv,
-    {
-      seed: { type: 'string' },
-      'train-limit': { type: 'string' },
-      'test-limit': { type: 'string' },
-      precision: { type: 'string' },
-      data: { type: 'string' },
-      json: { type: 'boolean' },
-      quiet: { type: 'boolean' },
-    },
-    0,
-    TRAIN_USAGE,
-  );
+  const { values } = parseCommand(argv, TRAIN_SPEC);
   if (values.help) {
-    out(TRAIN_USAGE);
+    out(helpText(TRAIN_SPEC));
     return 0;
   }
   const seed = parseIntegerFlag('--seed', stringFlag(values, 'seed'), 0, { min: 0, max: 0xffffffff });

@@ -1,22 +1,30 @@
-/** `evspike visualize --checkpoint DIR --out DIR [--samples N] [--raster-sample I]` */
+/** `evspike visualize`: the pictures of a checkpoint. */
 import { loadMnist } from '../data/mnist.js';
 import { OptionError } from '../errors.js';
 import { readCheckpoint } from '../pipeline/checkpoint.js';
 import { parseIntegerFlag } from '../util/validate.js';
 import { visualizeCheckpoint } from '../viz/visualize.js';
-import { parseCommand, stringFlag } from './args.js';
+import { helpText, parseCommand, stringFlag, usageLine, type CommandSpec } from './args.js';
+import { DATA_FLAG } from './flags.js';
 
-export const VISUALIZE_USAGE = 'evspike visualize --checkpoint DIR --out DIR [--samples N] [--raster-sample I] [--data DIR]';
+export const VISUALIZE_SPEC: CommandSpec = {
+  name: 'visualize',
+  summary: 'Draw the learned kernels, the weight histograms, the convergence curve, a spike raster and the predictions (with the first mistakes) of a checkpoint as PNG files.',
+  flags: {
+    checkpoint: { type: 'string', value: 'DIR', help: 'The checkpoint folder.', required: true },
+    out: { type: 'string', value: 'DIR', help: 'The folder to write the pictures into (created if needed).', required: true },
+    samples: { type: 'string', value: 'N', help: 'Test images drawn in predictions.png (1 … 150).', default: '50' },
+    errors: { type: 'string', value: 'M', help: 'Misclassified test images drawn beside them in predictions.png (0 … 150).', default: '20' },
+    'raster-sample': { type: 'string', value: 'I', help: 'Index of the test image whose spikes raster.png draws.', default: '0' },
+    data: DATA_FLAG,
+  },
+};
+const VISUALIZE_USAGE = usageLine(VISUALIZE_SPEC);
 
 export function visualizeCommand(argv: string[], out: (line: string) => void): number {
-  const { values } = parseCommand(
-    argv,
-    { checkpoint: { type: 'string' }, out: { type: 'string' }, samples: { type: 'string' }, 'raster-sample': { type: 'string' }, data: { type: 'string' } },
-    0,
-    VISUALIZE_USAGE,
-  );
+  const { values } = parseCommand(argv, VISUALIZE_SPEC);
   if (values.help) {
-    out(VISUALIZE_USAGE);
+    out(helpText(VISUALIZE_SPEC));
     return 0;
   }
   const dir = stringFlag(values, 'checkpoint');

@@ -1,24 +1,29 @@
 /**
  * Checkpoints: a folder holding `checkpoint.json` (the resolved scenario, the weights and
  * learning state of every conv layer, the training history, the readout, a format version
- * and a SHA-256 checksum of its payload) and, once extracted, the features as binary files
- * whose checksums the JSON records. Every file is written atomically (temporary file, then
- * rename), and the JSON last, so a run killed mid-write leaves the previous checkpoint intact.
- * Loading checks the format, the version, the checksums and the shapes, and says which failed.
+ * and a SHA-256 checksum of its payload) and the extracted features as binary part files (one
+ * per few thousand images, written as extraction goes) whose checksums the JSON records. Every
+ * file is written atomically (temporary file, then rename), and the JSON last, so a run killed
+ * mid-write leaves the previous checkpoint intact, and an interrupted extraction resumes from
+ * its last part. Loading checks the format, the version, the checksums and the shapes, and
+ * says which failed.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EvspikeError } from '../errors.js';
 import { convLayers } from '../neurons/network.js';
-import type { SparseFeatures } from '../readout/features.js';
+import { concatFeatures, type SparseFeatures } from '../readout/features.js';
 import type { ReadoutKind, ScenarioOptions } from './scenario.js';
 import { resolveScenario, type ResolvedScenario } from './scenario.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { isPlainObject } from '../util/validate.js';
 
 export const CHECKPOINT_FORMAT = 'evspike-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+/** The version this evspike writes. */
+export const CHECKPOINT_VERSION = 2;
+/** The versions this evspike reads: 1 kept each feature set in one file, 2 in parts. */
+export const CHECKPOINT_VERSIONS_READ: readonly number[] = [1, 2];
 const FEATURES_MAGIC = 0x46535645; // "EVSF" little-endian
 
 /** One conv layer's learned state. */
@@ -45,10 +50,17 @@ export interface CheckpointReadout {
   iterations: number[];
 }
 
-export interface CheckpointFeatures {
+/** One feature file: `rows` consecutive images. */
+export interface CheckpointFeaturePart {
   file: string;
   sha256: string;
   rows: number;
+}
+
+/** A feature set: the first `rows` images, in parts of consecutive images. */
+export interface CheckpointFeatures {
+  rows: number;
+  parts: CheckpointFeaturePart[];
 }
 
 export interface CheckpointPayload {
@@ -89,7 +101,7 @@ export function writeCheckpoint(dir: string, payload: CheckpointPayload): void {
 }
 
 /** Write a feature set as `name` in `dir`, atomically; returns its record for the JSON. */
-export function writeFeatures(dir: string, name: string, f: SparseFeatures): CheckpointFeatures {
+export function writeFeatures(dir: string, name: string, f: SparseFeatures): CheckpointFeaturePart {
   ensureDir(dir);
   const header = new Int32Array([FEATURES_MAGIC, 1, f.rows, f.cols, f.indices.length]);
   const bytes = new Uint8Array(header.byteLength + f.offsets.byteLength + f.indices.byteLength);
@@ -100,8 +112,16 @@ export function writeFeatures(dir: string, name: string, f: SparseFeatures): Che
   return { file: name, sha256: sha256(bytes), rows: f.rows };
 }
 
+/** Read every part of a feature set recorded in a checkpoint, as one set. */
+export function readFeatureSet(dir: string, record: CheckpointFeatures, cols: number): SparseFeatures {
+  const parts = record.parts.map((p) => readFeatures(dir, p));
+  const wrong = parts.find((p) => p.cols !== cols);
+  if (wrong !== undefined) throw new EvspikeError(`${dir}: mismatched checkpoint: features of ${wrong.cols} columns, the network has ${cols}`);
+  return concatFeatures(parts, cols);
+}
+
 /** Read a feature file recorded in a checkpoint, checking its checksum and header. */
-export function readFeatures(dir: string, record: CheckpointFeatures): SparseFeatures {
+export function readFeatures(dir: string, record: CheckpointFeaturePart): SparseFeatures {
   const path = join(dir, record.file);
   let bytes: Buffer;
   try {
@@ -122,6 +142,16 @@ export function readFeatures(dir: string, record: CheckpointFeatures): SparseFea
     offsets: new Int32Array(aligned.buffer, 20, rows + 1),
     indices: new Int32Array(aligned.buffer, 20 + 4 * (rows + 1), nnz),
   };
+}
+
+/** Version 1 kept each feature set as one file `{ file, sha256, rows }`: make it one part. */
+function upgradeFromVersion1(payload: CheckpointPayload): void {
+  const old = payload.features as Record<string, CheckpointFeaturePart | undefined> | undefined;
+  if (old !== undefined) {
+    const upgrade = (p: CheckpointFeaturePart | undefined): CheckpointFeatures | undefined => (p === undefined ? undefined : { rows: p.rows, parts: [p] });
+    payload.features = { train: upgrade(old.train), test: upgrade(old.test) };
+  }
+  payload.version = CHECKPOINT_VERSION;
 }
 
 /** A loaded, verified checkpoint. */
@@ -148,12 +178,13 @@ export function readCheckpoint(dir: string): Checkpoint {
   }
   const payload = file.payload as unknown as CheckpointPayload;
   if (payload.format !== CHECKPOINT_FORMAT) throw new EvspikeError(`${path}: not an evspike checkpoint (format ${JSON.stringify(payload.format)})`);
-  if (payload.version !== CHECKPOINT_VERSION) {
-    throw new EvspikeError(`${path}: checkpoint format version ${payload.version}, this evspike reads version ${CHECKPOINT_VERSION}`);
+  if (!CHECKPOINT_VERSIONS_READ.includes(payload.version)) {
+    throw new EvspikeError(`${path}: checkpoint format version ${JSON.stringify(payload.version)}, this evspike reads versions ${CHECKPOINT_VERSIONS_READ.join(' and ')}`);
   }
   if (file.checksum !== `sha256:${sha256(JSON.stringify(payload))}`) {
     throw new EvspikeError(`${path}: checksum mismatch: the checkpoint is corrupt (edited or damaged)`);
   }
+  if (payload.version === 1) upgradeFromVersion1(payload);
   let scenario: ResolvedScenario;
   try {
     scenario = resolveScenario(payload.scenario, `${path}: scenario`);
@@ -171,6 +202,16 @@ export function readCheckpoint(dir: string): Checkpoint {
       throw new EvspikeError(`${path}: mismatched checkpoint: layer ${spec.index} needs ${n} weights, the checkpoint has ${l.weights?.length}`);
     }
   });
+  for (const which of ['train', 'test'] as const) {
+    const set = payload.features?.[which];
+    if (set === undefined) continue;
+    const ok =
+      Number.isInteger(set.rows) &&
+      Array.isArray(set.parts) &&
+      set.parts.every((p) => typeof p.file === 'string' && /^[\w.-]+$/.test(p.file) && Number.isInteger(p.rows) && p.rows > 0) &&
+      set.parts.reduce((n, p) => n + p.rows, 0) === set.rows;
+    if (!ok) throw new EvspikeError(`${path}: malformed checkpoint: features.${which} is not a list of feature files adding up to its rows`);
+  }
   if (payload.readout !== undefined) {
     const r = payload.readout;
     if (r.kind === 'linear-svm' && r.weights.length !== r.classes.length * (r.features + 1)) {

@@ -19,6 +19,20 @@ export function emptyTotals(): RunTotals {
   return { samples: 0, layers: [], totalSpikes: 0 };
 }
 
+/** Sum `b` into `a`. */
+export function mergeTotals(a: RunTotals, b: RunTotals): RunTotals {
+  b.layers.forEach((l, i) => {
+    const t = (a.layers[i] ??= { ...l, spikes: 0, synapticEvents: 0, fanoutEvents: 0, denseMacs: 0 });
+    t.spikes += l.spikes;
+    t.synapticEvents += l.synapticEvents;
+    t.fanoutEvents += l.fanoutEvents;
+    t.denseMacs += l.denseMacs;
+  });
+  a.totalSpikes += b.totalSpikes;
+  a.samples += b.samples;
+  return a;
+}
+
 export function addSummary(totals: RunTotals, summary: SampleSummary): void {
   summary.layers.forEach((l, i) => {
     const t = (totals.layers[i] ??= { kind: l.kind, neurons: l.neurons, spikes: 0, synapticEvents: 0, fanoutEvents: 0, denseMacs: 0 });

@@ -4,33 +4,36 @@
  * readout, and the test accuracy with the spike and event figures. Checkpoints are written
  * after each phase when asked, and a run can resume from one, skipping the phases it holds.
  */
+import { copyFileSync, renameSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { MnistData } from '../data/mnist.js';
-import { OptionError } from '../errors.js';
+import { EvspikeError, InterruptedError, OptionError } from '../errors.js';
 import { Engine } from '../events/engine.js';
 import { ConvLayer } from '../neurons/conv.js';
 import type { KernelChoice } from '../neurons/kernels/integrate.js';
 import type { SparseFeatures } from '../readout/features.js';
-import { accuracy, predictLabels, trainLinearReadout, type LinearReadout } from '../readout/linear-svm.js';
+import { accuracy, classesOf, predictLabels, trainLinearReadout, type LinearReadout } from '../readout/linear-svm.js';
 import { ML_SVM_MAX_SAMPLES, trainMlSvmReadout } from '../readout/ml-svm.js';
 import { peakMemoryMB } from '../util/memory.js';
 import { SeededRandom } from '../util/random.js';
 import {
-  readFeatures,
+  readFeatureSet,
   writeCheckpoint,
   writeFeatures,
   type Checkpoint,
+  type CheckpointFeatures,
   type CheckpointLayer,
   type CheckpointPayload,
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
 } from './checkpoint.js';
-import { extractFeatures, featureCount } from './extract.js';
-import type { RunTotals } from './infer.js';
-import { scenarioJson, type ResolvedScenario } from './scenario.js';
-import { trainNetwork } from './train.js';
-import { mergeTotals, WorkerPool } from './workers.js';
-import { emptyTotals } from './infer.js';
+import { extractInSlices, featureCount } from './extract.js';
+import { emptyTotals, mergeTotals, type RunTotals } from './infer.js';
+import { scenarioJson, UNLIMITED, type ResolvedScenario } from './scenario.js';
+import { trainingSteps, type LayerTrainResult } from './train.js';
+import { abortable, WorkerPool } from './workers.js';
+import { concatFeatures } from '../readout/features.js';
 
 /** The phases of a run, for progress reports. */
 export type Phase = 'train' | 'extract-train' | 'extract-test' | 'readout';
@@ -49,6 +52,14 @@ export interface RunOptions {
   onProgress?: (phase: Phase, done: number, total: number | undefined, extra?: string) => void;
   /** The end of a phase, with what it did. */
   onPhaseEnd?: (phase: Phase, done: number, extra?: string) => void;
+  /**
+   * Stops the run with an {@link InterruptedError} within about a second (Ctrl-C). Whatever was
+   * saved before stays saved: with `saveDir`, the trained layers and every finished part of
+   * the features, so a resumed run goes on from there.
+   */
+  signal?: AbortSignal;
+  /** With `saveDir`: save the extracted features every this many images. Default 5,000. */
+  checkpointEvery?: number;
 }
 
 /** Per-sample figures over every sample presented without learning. */
@@ -96,21 +107,66 @@ export function defaultWorkers(): number {
   return Math.max(1, availableParallelism());
 }
 
+/** Yield to the event loop (so that signals are heard) and stop if `signal` has aborted. */
+async function checkpointTick(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  if (signal?.aborted) throw new InterruptedError(signal.reason);
+}
+
+/**
+ * Check the scenario's explicit limits against the data: a limit above what the data holds is
+ * an error, not a silent cap.
+ */
+export function checkLimits(scenario: ResolvedScenario, data: MnistData): void {
+  const check = (field: string, limit: number, available: number, what: string): void => {
+    if (limit !== UNLIMITED && limit > available) throw new OptionError(field, limit, `at most ${available}: the data holds ${what}`);
+  };
+  check('limits.test', scenario.limits.test, data.test.count, `${data.test.count} test images`);
+  check('limits.extract', scenario.limits.extract, data.train.count, `${data.train.count} training images`);
+  check('limits.train', scenario.limits.train, data.train.count * scenario.training.epochs, `${data.train.count} training images × ${scenario.training.epochs} epoch(s)`);
+}
+
+/**
+ * Copy the feature files a checkpoint in `from` refers to into `to` (atomically each), so a
+ * run resumed from one folder and saved into another has a complete checkpoint there.
+ */
+function copyFeatureFiles(from: string, to: string, payload: CheckpointPayload): void {
+  for (const set of [payload.features?.train, payload.features?.test]) {
+    for (const part of set?.parts ?? []) {
+      const tmp = join(to, `.${part.file}.${process.pid}.tmp`);
+      try {
+        copyFileSync(join(from, part.file), tmp);
+        renameSync(tmp, join(to, part.file));
+      } catch (e) {
+        throw new EvspikeError(`${join(to, part.file)}: cannot copy the feature file of ${from}: ${(e as Error).message}`);
+      }
+    }
+  }
+}
+
 /** Run the experiment. */
 export async function runExperiment(options: RunOptions): Promise<RunResult> {
-  const { scenario, data } = options;
+  const { scenario, data, signal } = options;
   const workers = options.workers ?? defaultWorkers();
   const kernel = options.kernel ?? 'auto';
   const net = scenario.network;
   const progress = options.onProgress ?? (() => {});
   const phaseEnd = options.onPhaseEnd ?? (() => {});
+  const saveDir = options.saveDir;
+  const every = options.checkpointEvery ?? 5000;
+  if (!Number.isInteger(every) || every < 1) throw new OptionError('checkpointEvery', every, 'a positive integer');
   const started = performance.now();
   const random = new SeededRandom(scenario.seed);
   const resumed = options.resume?.payload;
+  checkLimits(scenario, data);
   const readoutSamples = Math.min(scenario.limits.extract, data.train.count);
   if (scenario.readout.kind === 'ml-svm' && readoutSamples > ML_SVM_MAX_SAMPLES && resumed?.phase !== 'complete') {
     // refuse before hours of work, not after
     throw new OptionError('readout', `ml-svm on ${readoutSamples} samples`, `at most ${ML_SVM_MAX_SAMPLES} training samples for the ml-svm readout (SMO grows quadratically); use --extract-limit ${ML_SVM_MAX_SAMPLES} or the linear-svm readout`);
+  }
+  if (saveDir !== undefined && options.resume !== undefined && resolve(saveDir) !== resolve(options.resume.dir) && resumed !== undefined) {
+    writeCheckpoint(saveDir, resumed); // creates the folder, and refers to the files copied next
+    copyFeatureFiles(options.resume.dir, saveDir, resumed);
   }
 
   // 1. Training (or the trained state of the checkpoint).
@@ -131,7 +187,22 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     const initial = engine.convLayers.map((c) => Array.from(c.weights));
     const t0 = performance.now();
     progress('train', 0, undefined);
-    const results = trainNetwork(engine, data.train, random, scenario.training, (p) => progress('train', p.samples, undefined, `layer ${p.layer}, Q=${p.convergence.toPrecision(4)}`));
+    const steps = trainingSteps(engine, data.train, random, scenario.training);
+    let results: LayerTrainResult[];
+    let sliceStart = performance.now();
+    for (;;) {
+      const step = steps.next();
+      if (step.done) {
+        results = step.value;
+        break;
+      }
+      const p = step.value;
+      progress('train', p.samples, undefined, `layer ${p.layer}, Q=${p.convergence.toPrecision(4)}`);
+      if (performance.now() - sliceStart > 100) {
+        await checkpointTick(signal);
+        sliceStart = performance.now();
+      }
+    }
     trainSeconds = (performance.now() - t0) / 1000;
     layers = results.map((r, i) => ({
       layer: r.layer,
@@ -145,12 +216,12 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       convergenceHistory: Array.from(r.convergenceHistory),
     }));
     const last = results[results.length - 1];
-    phaseEnd('train', last.samples, `Q=${last.convergence.toPrecision(6)} (${last.stoppedBy})`);
+    phaseEnd('train', last?.samples ?? 0, last === undefined ? 'no conv layer' : `Q=${last.convergence.toPrecision(6)} (${last.stoppedBy})`);
   }
   const payload: CheckpointPayload = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
-    createdAt: new Date().toISOString(),
+    createdAt: resumed?.createdAt ?? new Date().toISOString(),
     scenario: scenarioJson(scenario),
     phase: resumed?.phase ?? 'trained',
     layers,
@@ -158,9 +229,9 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     readout: resumed?.readout,
     results: resumed?.results,
   };
-  if (options.saveDir !== undefined) writeCheckpoint(options.saveDir, payload);
+  if (saveDir !== undefined) writeCheckpoint(saveDir, payload);
 
-  // 2. Features of the training and test images.
+  // 2. Features of the training and test images, saved in parts as they come.
   const trainCount = Math.min(scenario.limits.extract, data.train.count);
   const testCount = Math.min(scenario.limits.test, data.test.count);
   const cols = featureCount(engine);
@@ -175,28 +246,53 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   let readoutSeconds: number;
   try {
     const extract = async (phase: Phase, which: 'train' | 'test', count: number): Promise<SparseFeatures> => {
-      const saved = resumed?.features?.[which];
-      const savedTotals = resumed?.results?.[`${which}Totals`] as RunTotals | undefined;
-      if (options.resume !== undefined && saved !== undefined && saved.rows === count && savedTotals !== undefined) {
-        const f = readFeatures(options.resume.dir, saved);
-        mergeTotals(totals, savedTotals);
+      const totalsKey = `${which}Totals`;
+      const saved: CheckpointFeatures | undefined = resumed?.features?.[which];
+      const savedTotals = resumed?.results?.[totalsKey] as RunTotals | undefined;
+      let done = 0;
+      let prefix: SparseFeatures | undefined;
+      const prefixTotals = emptyTotals();
+      if (options.resume !== undefined && saved !== undefined && savedTotals !== undefined && saved.rows <= count) {
+        prefix = readFeatureSet(options.resume.dir, saved, cols);
+        mergeTotals(prefixTotals, savedTotals);
+        done = saved.rows;
+      }
+      if (done === count && prefix !== undefined) {
+        mergeTotals(totals, prefixTotals);
         phaseEnd(phase, count, 'from the checkpoint');
-        return f;
+        return prefix;
       }
       const images = which === 'train' ? data.train : data.test;
-      progress(phase, 0, count);
-      const onProgress = (done: number): void => progress(phase, done, count);
+      const first = done;
+      progress(phase, first, count);
+      // the record of what is saved, extended by one part file every `every` images
+      let record: CheckpointFeatures = first > 0 && saved !== undefined ? saved : { rows: 0, parts: [] };
+      const pending: SparseFeatures[] = [];
+      const pendingTotals = emptyTotals();
+      const savedSoFar = emptyTotals();
+      mergeTotals(savedSoFar, prefixTotals);
+      const onChunk = (start: number, end: number, features: SparseFeatures, chunkTotals: RunTotals): void => {
+        if (saveDir === undefined) return;
+        pending.push(features);
+        mergeTotals(pendingTotals, chunkTotals);
+        if (end - record.rows < every && end < count) return;
+        const part = writeFeatures(saveDir, `features-${which}-${record.rows}-${end}.bin`, concatFeatures(pending, cols));
+        mergeTotals(savedSoFar, pendingTotals);
+        record = { rows: end, parts: [...record.parts, part] };
+        payload.features = { ...payload.features, [which]: record };
+        payload.results = { ...payload.results, [totalsKey]: structuredClone(savedSoFar) };
+        writeCheckpoint(saveDir, payload);
+        pending.length = 0;
+        Object.assign(pendingTotals, emptyTotals());
+      };
+      const onProgress = (d: number): void => progress(phase, first + d, count);
       const result = pool
-        ? await pool.extract(scenario.networkOptions, weights, images, count, cols, kernel, onProgress)
-        : extractFeatures(engine, images, 0, count, onProgress);
+        ? await pool.extract({ network: scenario.networkOptions, weights, images, start: first, end: count, cols, kernel, onProgress, onChunk, signal })
+        : await extractInSlices(engine, images, first, count, { onProgress, onChunk, signal });
+      mergeTotals(totals, prefixTotals);
       mergeTotals(totals, result.totals);
-      phaseEnd(phase, count);
-      if (options.saveDir !== undefined) {
-        payload.features = { ...payload.features, [which]: writeFeatures(options.saveDir, `features-${which}.bin`, result.features) };
-        payload.results = { ...payload.results, [`${which}Totals`]: result.totals };
-        writeCheckpoint(options.saveDir, payload);
-      }
-      return result.features;
+      phaseEnd(phase, count, first > 0 ? `from image ${first} on (the rest from the checkpoint)` : undefined);
+      return prefix === undefined ? result.features : concatFeatures([prefix, result.features], cols);
     };
     trainFeatures = await extract('extract-train', 'train', trainCount);
     testFeatures = await extract('extract-test', 'test', testCount);
@@ -210,20 +306,21 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
       readout = { kind: 'linear-svm', classes: r.classes, features: r.features, weights: Float64Array.from(r.weights), iterations: r.iterations, options: scenario.readout };
       phaseEnd('readout', r.classes.length, 'from the checkpoint');
     } else if (scenario.readout.kind === 'ml-svm') {
+      await checkpointTick(signal);
       readout = trainMlSvmReadout(trainFeatures, data.train.labels, scenario.readout, (done) => progress('readout', done, 10));
       phaseEnd('readout', readout.classes.length, 'ml-svm');
     } else if (pool) {
-      readout = await pool.trainLinearReadout(trainFeatures, data.train.labels, scenario.readout, (done) => progress('readout', done, 10));
+      readout = await pool.trainLinearReadout(trainFeatures, data.train.labels, scenario.readout, (done) => progress('readout', done, 10), signal);
       phaseEnd('readout', readout.classes.length, `passes per class: ${readout.iterations.join(' ')}`);
     } else {
-      let done = 0;
-      readout = trainLinearReadout(trainFeatures, data.train.labels, scenario.readout, () => progress('readout', ++done, 10));
+      readout = await trainReadoutInSlices(trainFeatures, data.train.labels, scenario.readout, (done) => progress('readout', done, 10), signal);
       phaseEnd('readout', readout.classes.length, `passes per class: ${readout.iterations.join(' ')}`);
     }
     readoutSeconds = (performance.now() - t2) / 1000;
   } finally {
     await pool?.close();
   }
+  await abortable(Promise.resolve(), signal);
 
   // 4. Accuracy and the report.
   const predicted = predictLabels(readout, testFeatures);
@@ -246,11 +343,33 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     resumedFrom: options.resume?.dir,
     peakMemoryMB: peakMemoryMB(),
   };
-  if (options.saveDir !== undefined) {
+  if (saveDir !== undefined) {
     payload.phase = 'complete';
     payload.readout = { kind: scenario.readout.kind, classes: [...readout.classes], features: readout.features, weights: Array.from(readout.weights), iterations: [...readout.iterations] };
     payload.results = { ...payload.results, accuracy: testAccuracy, testSamples: testCount, readoutTrainSamples: trainCount };
-    writeCheckpoint(options.saveDir, payload);
+    writeCheckpoint(saveDir, payload);
   }
   return result;
+}
+
+/** The one-vs-rest readout on this thread, a class at a time with the event loop run between. */
+async function trainReadoutInSlices(
+  features: SparseFeatures,
+  labels: Uint8Array,
+  options: ResolvedScenario['readout'],
+  onClass: (done: number) => void,
+  signal: AbortSignal | undefined,
+): Promise<LinearReadout> {
+  const classes = classesOf(labels, features.rows);
+  const stride = features.cols + 1;
+  const weights = new Float64Array(classes.length * stride);
+  const iterations = new Array<number>(classes.length).fill(0);
+  for (let c = 0; c < classes.length; c++) {
+    await checkpointTick(signal);
+    const one = trainLinearReadout(features, labels, options, undefined, [c]);
+    weights.set(one.weights.subarray(c * stride, (c + 1) * stride), c * stride);
+    iterations[c] = one.iterations[c];
+    onClass(c + 1);
+  }
+  return { kind: 'linear-svm', classes, features: features.cols, weights, iterations, options };
 }

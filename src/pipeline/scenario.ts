@@ -3,7 +3,7 @@
  * training, readout, limits, seed). The same resolver validates scenario files and
  * command-line overrides, and the resolved scenario is what results and checkpoints record.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EvspikeError, OptionError } from '../errors.js';
@@ -57,7 +57,8 @@ export interface ResolvedScenario {
   readonly limits: Readonly<Required<ScenarioLimits>>;
 }
 
-const UNLIMITED = Number.MAX_SAFE_INTEGER;
+/** A limit that was not given: no limit. */
+export const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
 /** Validate a scenario; `source` names it in errors. */
 export function resolveScenario(raw: unknown, source = 'scenario'): ResolvedScenario {
@@ -126,16 +127,27 @@ export function scenariosDir(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios');
 }
 
+/** The names of the scenarios shipped with evspike, sorted. */
+export function shippedScenarios(): string[] {
+  if (!existsSync(scenariosDir())) return [];
+  return readdirSync(scenariosDir())
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -'.json'.length))
+    .sort();
+}
+
 /**
- * Load a scenario by file path or by the name of a shipped scenario (`mnist-vdsp`,
- * `mnist-quick`).
+ * Load a scenario by file path, or by the name of a shipped scenario with or without `.json`
+ * (`mnist-vdsp`, `mnist-quick.json`). A file that exists wins over a shipped name.
  */
 export function loadScenario(nameOrFile: string): ResolvedScenario {
-  const candidates = nameOrFile.endsWith('.json') || nameOrFile.includes('/') ? [nameOrFile] : [join(scenariosDir(), `${nameOrFile}.json`), nameOrFile];
-  const file = candidates.find((f) => existsSync(f));
+  const bare = nameOrFile.endsWith('.json') ? nameOrFile.slice(0, -'.json'.length) : nameOrFile;
+  const candidates = [nameOrFile];
+  if (!/[\\/]/.test(nameOrFile)) candidates.push(join(scenariosDir(), `${bare}.json`));
+  const file = candidates.find((f) => existsSync(f) && statSync(f).isFile());
   if (file === undefined) {
-    const shipped = existsSync(scenariosDir()) ? ' (shipped: mnist-vdsp, mnist-quick)' : '';
-    throw new EvspikeError(`unknown scenario ${JSON.stringify(nameOrFile)}: no such file or shipped scenario${shipped}`);
+    const shipped = shippedScenarios();
+    throw new EvspikeError(`unknown scenario ${JSON.stringify(nameOrFile)}: no such file or shipped scenario${shipped.length > 0 ? ` (shipped: ${shipped.join(', ')})` : ''}`);
   }
   let json: unknown;
   try {

