@@ -229,7 +229,7 @@ export async function runCommand(argv: string[], out: (line: string) => void, er
     }
     if (resume === undefined) {
       resume = existing;
-      if (!values.quiet && !values.json) err(`continuing the run saved in ${saveDir} (phase ${existing.payload.phase})`);
+      if (!values.quiet) err(`continuing the run saved in ${saveDir} (phase ${existing.payload.phase})`);
     }
   }
   const data = loadMnist(stringFlag(values, 'data'));

@@ -286,9 +286,10 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
         Object.assign(pendingTotals, emptyTotals());
       };
       const onProgress = (d: number): void => progress(phase, first + d, count);
+      const chunk = Math.min(1000, every); // a part is saved as soon as its chunks are done
       const result = pool
-        ? await pool.extract({ network: scenario.networkOptions, weights, images, start: first, end: count, cols, kernel, onProgress, onChunk, signal })
-        : await extractInSlices(engine, images, first, count, { onProgress, onChunk, signal });
+        ? await pool.extract({ network: scenario.networkOptions, weights, images, start: first, end: count, cols, kernel, chunk, onProgress, onChunk, signal })
+        : await extractInSlices(engine, images, first, count, { chunk, onProgress, onChunk, signal });
       mergeTotals(totals, prefixTotals);
       mergeTotals(totals, result.totals);
       phaseEnd(phase, count, first > 0 ? `from image ${first} on (the rest from the checkpoint)` : undefined);

@@ -2,8 +2,15 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { referenceTracePath } from '../helpers.js';
+import { main, version } from '../../src/cli/main.js';
+import { BENCH_SPEC } from '../../src/cli/bench.js';
+import { EXPORT_SPEC, INFER_SPEC } from '../../src/cli/onnx.js';
+import { REPLAY_SPEC } from '../../src/cli/replay.js';
+import { EVALUATE_SPEC, RUN_SPEC } from '../../src/cli/run.js';
+import { TRAIN_SPEC } from '../../src/cli/train.js';
+import { VISUALIZE_SPEC } from '../../src/cli/visualize.js';
+import { loadScenario } from '../../src/pipeline/scenario.js';
+import { referenceTracePath, repoRoot } from '../helpers.js';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -14,11 +21,66 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 
 describe('evspike command line', async () => {
   it('lists the commands, and refuses an unknown one', async () => {
-    expect((await run('--help')).out).toMatch(/evspike replay TRACE/);
+    const help = await run('--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/evspike replay TRACE/);
+    for (const name of ['run', 'evaluate', 'visualize', 'export', 'infer', 'train', 'replay', 'bench']) expect(help.out).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
     const r = await run('frobnicate');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/unknown command "frobnicate"/);
   });
+
+  for (const spec of [RUN_SPEC, EVALUATE_SPEC, VISUALIZE_SPEC, EXPORT_SPEC, INFER_SPEC, TRAIN_SPEC, REPLAY_SPEC, BENCH_SPEC]) {
+    it(`evspike ${spec.name} --help lists every flag with its meaning and default`, async () => {
+      const r = await run(spec.name, '--help');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(new RegExp(`^usage: evspike ${spec.name} `));
+      expect(Object.keys(spec.flags).length).toBeGreaterThan(0);
+      for (const [name, flag] of Object.entries(spec.flags)) {
+        const line = r.out.split('\n').findIndex((l) => l.trimStart().startsWith(`--${name}`));
+        expect(line, `--${name} in the help of ${spec.name}`).toBeGreaterThan(0);
+        const text = r.out.split('\n').slice(line, line + 2).join(' ');
+        expect(text).toContain(flag.help);
+        if (flag.default !== undefined) expect(text).toContain(`(default: ${flag.default})`);
+      }
+      expect((await run('help', spec.name)).out).toBe(r.out);
+    });
+  }
+
+  it('prints the version of package.json', async () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+    expect(version()).toBe(pkg.version);
+    const r = await run('--version');
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(`evspike ${pkg.version}`);
+  });
+
+  it('names the closest flag or command to a typo', async () => {
+    expect((await run('run', '--sed', '3')).err).toMatch(/--sed: expected a known option: did you mean --seed\?/);
+    expect((await run('bench', '--sample', '3')).err).toMatch(/did you mean --samples\?/);
+    expect((await run('run', '--test-limt', '3')).err).toMatch(/did you mean --test-limit\?/);
+    expect((await run('run', '--zzzzzzzz')).err).toMatch(/--zzzzzzzz: expected a known option \(see evspike run --help\)/);
+    expect((await run('rnu')).err).toMatch(/unknown command "rnu": did you mean run\?/);
+  });
+
+  it('takes a scenario as a name, a name with .json, or a path', () => {
+    const byName = loadScenario('mnist-quick');
+    expect(loadScenario('mnist-quick.json')).toEqual(byName);
+    expect(loadScenario(join(repoRoot, 'scenarios', 'mnist-quick.json'))).toEqual(byName);
+  });
+
+  const tooMany: [string[], RegExp][] = [
+    [['run', 'mnist-quick.json', '--test-limit', '20000'], /--test-limit: expected at most 10000: the data holds 10000 test images, got 20000/],
+    [['run', '--extract-limit', '60001'], /--extract-limit: expected at most 60000: the data holds 60000 training images, got 60001/],
+    [['run', '--train-limit', '60001'], /--train-limit: expected at most 60000: the data holds 60000 training samples \(60000 images × 1 epoch\(s\)\), got 60001/],
+  ];
+  for (const [argv, message] of tooMany) {
+    it(`says so when a limit is above what the data holds: ${argv.join(' ')}`, async () => {
+      const r = await run(...argv);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(message);
+    });
+  }
 
   const bad: [string[], RegExp][] = [
     [['replay'], /TRACE: expected a trace file/],
@@ -29,7 +91,7 @@ describe('evspike command line', async () => {
     [['bench', '--samples', '12abc'], /--samples: expected an integer/],
     [['bench', '--kernel', 'gpu'], /--kernel: expected one of "auto", "wasm", "js", got "gpu"/],
     [['train', '--seed', '-1'], /--seed: expected an integer ≥ 0/],
-    [['train', '--bogus'], /--bogus: expected a known option/],
+    [['train', '--bogus'], /--bogus: expected a known option \(see evspike train --help\)/],
     [['train', '--seed'], /--seed: expected a value after --seed/],
     [['train', '--data', '/nonexistent/mnist'], /\/nonexistent\/mnist: data folder does not exist/],
     [['train', '--train-limit', '-5'], /--train-limit: expected an integer ≥ 1, got "-5"/],
