@@ -18,7 +18,7 @@ import { finiteNumber, oneOf, parseIntegerFlag } from '../util/validate.js';
 import { helpText, parseCommand, stringFlag, usageLine, type CommandSpec, type ParsedCommand } from './args.js';
 import { DATA_FLAG, JSON_FLAG, KERNEL_FLAG, QUIET_FLAG, SEED_FLAG, WORKERS_FLAG } from './flags.js';
 import { Progress } from './progress.js';
-import { formatNumber, printTable } from './table.js';
+import { formatNumber, printColumns, printTable } from './table.js';
 
 export const RUN_SPEC: CommandSpec = {
   name: 'run',
@@ -111,8 +111,27 @@ function figureRows(r: SampleFigures): [string, string][] {
     ['synaptic events per sample', f(r.synapticEventsPerSample, 0)],
     ['dense MACs per sample', f(r.denseMacsPerSample, 0)],
     ['dense MACs / synaptic events', `${f(r.denseMacsPerSample / r.synapticEventsPerSample, 1)} ×`],
-    ['activation sparsity', `${(100 * r.activationSparsity).toFixed(3)} %`],
+    ['activation sparsity (neuron × bin)', `${(100 * r.activationSparsity).toFixed(3)} %`],
+    ['activation sparsity (neuron)', `${(100 * r.neuronSparsity).toFixed(3)} %`],
   ];
+}
+
+/** The figures of every layer, one row each. */
+export function printLayerFigures(r: SampleFigures, out: (line: string) => void): void {
+  printColumns(
+    ['layer', 'neurons', 'spikes', 'synaptic events', 'fan-out events', 'dense MACs', 'sparsity (n×bin)', 'sparsity (n)'],
+    r.perLayer.map((l) => [
+      `${l.layer} ${l.kind}`,
+      f(l.neurons, 0),
+      f(l.spikesPerSample),
+      f(l.synapticEventsPerSample, 0),
+      f(l.fanoutEventsPerSample, 0),
+      f(l.denseMacsPerSample, 0),
+      `${(100 * l.activationSparsity).toFixed(3)} %`,
+      `${(100 * l.neuronSparsity).toFixed(3)} %`,
+    ]),
+    out,
+  );
 }
 
 /** The JSON report of `run --json`. */
@@ -124,6 +143,8 @@ export function runReportJson(r: RunResult): Record<string, unknown> {
     synapticEventsPerSample: r.synapticEventsPerSample,
     denseMacsPerSample: r.denseMacsPerSample,
     activationSparsity: r.activationSparsity,
+    neuronSparsity: r.neuronSparsity,
+    perLayer: r.perLayer,
     seconds: r.seconds,
     seed: r.seed,
     config: r.config,
@@ -284,7 +305,10 @@ export async function runCommand(argv: string[], out: (line: string) => void, er
     ],
     out,
   );
-  out(`(spikes and events per sample: means over the ${result.readoutTrainSamples + result.testSamples} samples presented without learning)`);
+  out('');
+  printLayerFigures(result, out);
+  out('');
+  out(`(per sample: means over the ${result.readoutTrainSamples + result.testSamples} samples presented without learning; sparsity (n×bin): 1 − spikes / (neurons × time bins), sparsity (n): 1 − spikes / neurons)`);
   return 0;
 }
 
@@ -339,5 +363,7 @@ export async function evaluateCommand(argv: string[], out: (line: string) => voi
     ],
     out,
   );
+  out('');
+  printLayerFigures(figures, out);
   return 0;
 }

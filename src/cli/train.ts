@@ -7,7 +7,8 @@ import { Engine } from '../events/engine.js';
 import { loadMnist } from '../data/mnist.js';
 import { resolveNetwork, type Precision } from '../neurons/network.js';
 import { addSummary, emptyTotals, inferImages } from '../pipeline/infer.js';
-import { sampleFigures } from '../pipeline/run.js';
+import { sampleFigures, type LayerFigures } from '../pipeline/run.js';
+import { printLayerFigures } from './run.js';
 import { trainNetwork, type LayerTrainResult } from '../pipeline/train.js';
 import { SeededRandom } from '../util/random.js';
 import { oneOf, parseIntegerFlag } from '../util/validate.js';
@@ -45,6 +46,8 @@ export interface TrainReport {
   fanoutEventsPerSample: number;
   denseMacsPerSample: number;
   activationSparsity: number;
+  neuronSparsity: number;
+  perLayer: LayerFigures[];
   seconds: { train: number; test: number };
   peakMemoryMB: number;
 }
@@ -116,10 +119,13 @@ export function trainCommand(argv: string[], out: (line: string) => void): numbe
     ['fan-out events per sample', f(report.fanoutEventsPerSample, 0)],
     ['dense MACs per sample', f(report.denseMacsPerSample, 0)],
     ['dense MACs / synaptic events', f(report.denseMacsPerSample / report.synapticEventsPerSample, 1)],
-    ['activation sparsity', `${(100 * report.activationSparsity).toFixed(3)} %`],
+    ['activation sparsity (neuron × bin)', `${(100 * report.activationSparsity).toFixed(3)} %`],
+    ['activation sparsity (neuron)', `${(100 * report.neuronSparsity).toFixed(3)} %`],
     ['seconds: training / test set', `${f(trainSeconds, 2)} / ${f(testSeconds, 2)}`],
     ['peak memory', `${f(report.peakMemoryMB, 0)} MB`],
   ];
   printTable(rows, out);
+  out('');
+  printLayerFigures(report, out);
   return 0;
 }

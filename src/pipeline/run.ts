@@ -62,13 +62,39 @@ export interface RunOptions {
   checkpointEvery?: number;
 }
 
-/** Per-sample figures over every sample presented without learning. */
-export interface SampleFigures {
-  spikesPerSample: { input: number; conv: number; pool: number; total: number };
+/**
+ * The figures of one layer, per sample. Sparsity comes in two forms: `activationSparsity` is
+ * per neuron and time bin, 1 − spikes / (neurons × bins), the fraction of (neuron, bin) slots
+ * without a spike, which is what a clock-driven simulator would compute for nothing;
+ * `neuronSparsity` is per neuron, 1 − spikes / neurons, the fraction of neurons that stay
+ * silent for the whole sample (each neuron spikes at most once).
+ */
+export interface LayerFigures {
+  /** Index of the layer in the network (0: the input). */
+  layer: number;
+  kind: string;
+  neurons: number;
+  spikesPerSample: number;
   synapticEventsPerSample: number;
   fanoutEventsPerSample: number;
   denseMacsPerSample: number;
   activationSparsity: number;
+  neuronSparsity: number;
+}
+
+/** Per-sample figures over every sample presented without learning. */
+export interface SampleFigures {
+  /** Spikes per sample, summed by layer kind. */
+  spikesPerSample: { input: number; conv: number; pool: number; total: number };
+  synapticEventsPerSample: number;
+  fanoutEventsPerSample: number;
+  denseMacsPerSample: number;
+  /** Over all layers: 1 − spikes / (neurons × time bins). */
+  activationSparsity: number;
+  /** Over all layers: 1 − spikes / neurons (the fraction of neurons silent in a sample). */
+  neuronSparsity: number;
+  /** The same figures for every layer, in network order. */
+  perLayer: LayerFigures[];
 }
 
 export interface RunResult extends SampleFigures {
@@ -100,6 +126,18 @@ export function sampleFigures(totals: RunTotals, timeBins: number): SampleFigure
     fanoutEventsPerSample: sum((l) => l.fanoutEvents),
     denseMacsPerSample: sum((l) => l.denseMacs),
     activationSparsity: neurons === 0 ? 1 : 1 - totals.totalSpikes / n / (neurons * timeBins),
+    neuronSparsity: neurons === 0 ? 1 : 1 - totals.totalSpikes / n / neurons,
+    perLayer: totals.layers.map((l, layer) => ({
+      layer,
+      kind: l.kind,
+      neurons: l.neurons,
+      spikesPerSample: l.spikes / n,
+      synapticEventsPerSample: l.synapticEvents / n,
+      fanoutEventsPerSample: l.fanoutEvents / n,
+      denseMacsPerSample: l.denseMacs / n,
+      activationSparsity: l.neurons === 0 ? 1 : 1 - l.spikes / n / (l.neurons * timeBins),
+      neuronSparsity: l.neurons === 0 ? 1 : 1 - l.spikes / n / l.neurons,
+    })),
   };
 }
 

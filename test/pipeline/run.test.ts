@@ -172,3 +172,53 @@ describe('scenarios', () => {
     expect(r.err).toMatch(/at most 2000 training samples for the ml-svm readout/);
   });
 });
+
+describe('the report of every layer', () => {
+  it('gives spikes, events, MACs and both sparsities per layer of a two-pair network, adding up to the totals', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evspike-layers-'));
+    const file = join(dir, 'two-pairs.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'two-pairs',
+        network: {
+          layers: [
+            { kind: 'conv', maps: 16, kernelSize: 5, padding: 2, thresholdV: 8 },
+            { kind: 'pool', kernelSize: 2, stride: 2 },
+            { kind: 'conv', maps: 8, kernelSize: 3, padding: 1, thresholdV: 3 },
+            { kind: 'pool', kernelSize: 2, stride: 2 },
+          ],
+        },
+        limits: { train: 20, extract: 300, test: 100 },
+      }),
+    );
+    const r = await cli('run', file, '--json', '--quiet', '--workers', '1');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out);
+    const layers = report.perLayer as { layer: number; kind: string; neurons: number; spikesPerSample: number; synapticEventsPerSample: number; fanoutEventsPerSample: number; denseMacsPerSample: number; activationSparsity: number; neuronSparsity: number }[];
+    expect(layers.map((l) => [l.layer, l.kind, l.neurons])).toEqual([
+      [0, 'input', 784],
+      [1, 'conv', 16 * 28 * 28],
+      [2, 'pool', 16 * 14 * 14],
+      [3, 'conv', 8 * 14 * 14],
+      [4, 'pool', 8 * 7 * 7],
+    ]);
+    const sum = (key: 'spikesPerSample' | 'synapticEventsPerSample' | 'fanoutEventsPerSample' | 'denseMacsPerSample') => layers.reduce((a, l) => a + l[key], 0);
+    expect(sum('spikesPerSample')).toBeCloseTo(report.spikesPerSample.total, 9);
+    expect(layers[1].spikesPerSample + layers[3].spikesPerSample).toBeCloseTo(report.spikesPerSample.conv, 9);
+    expect(sum('synapticEventsPerSample')).toBeCloseTo(report.synapticEventsPerSample, 6);
+    expect(sum('fanoutEventsPerSample')).toBeCloseTo(report.fanoutEventsPerSample, 6);
+    expect(sum('denseMacsPerSample')).toBe(report.denseMacsPerSample);
+    expect(layers[3].denseMacsPerSample).toBe(15 * 8 * 14 * 14 * 16 * 3 * 3);
+    expect(layers[3].spikesPerSample).toBeGreaterThan(0);
+    for (const l of layers) {
+      expect(l.activationSparsity).toBeCloseTo(1 - l.spikesPerSample / (l.neurons * 15), 12);
+      expect(l.neuronSparsity).toBeCloseTo(1 - l.spikesPerSample / l.neurons, 12);
+    }
+    const neurons = layers.reduce((a, l) => a + l.neurons, 0);
+    expect(report.neuronSparsity).toBeCloseTo(1 - report.spikesPerSample.total / neurons, 12);
+    // the table shows a row per layer
+    const table = await cli('run', file, '--quiet', '--workers', '1');
+    for (const row of ['0 input', '1 conv', '2 pool', '3 conv', '4 pool']) expect(table.out).toMatch(new RegExp(`^${row} +[\\d,]+ +[\\d.,]+ `, 'm'));
+  });
+});
