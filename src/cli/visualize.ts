@@ -14,7 +14,7 @@ export const VISUALIZE_SPEC: CommandSpec = {
     checkpoint: { type: 'string', value: 'DIR', help: 'The checkpoint folder.', required: true },
     out: { type: 'string', value: 'DIR', help: 'The folder to write the pictures into (created if needed).', required: true },
     samples: { type: 'string', value: 'N', help: 'Test images drawn in predictions.png (1 … 150).', default: '50' },
-    errors: { type: 'string', value: 'M', help: 'Misclassified test images drawn beside them in predictions.png (0 … 150).', default: '20' },
+    errors: { type: 'string', value: 'M', help: 'The first misclassified test images, drawn beside them in predictions.png (0 … 50).', default: '20' },
     'raster-sample': { type: 'string', value: 'I', help: 'Index of the test image whose spikes raster.png draws.', default: '0' },
     data: DATA_FLAG,
   },
@@ -35,6 +35,7 @@ export function visualizeCommand(argv: string[], out: (line: string) => void): n
   const checkpoint = readCheckpoint(dir);
   const data = loadMnist(stringFlag(values, 'data'));
   const rasterSample = parseIntegerFlag('--raster-sample', stringFlag(values, 'raster-sample'), 0, { min: 0, max: data.test.count - 1 });
-  for (const file of visualizeCheckpoint(checkpoint, data.test, outDir, { samples, rasterSample })) out(`wrote ${file}`);
+  const errors = parseIntegerFlag('--errors', stringFlag(values, 'errors'), 20, { min: 0, max: 50 });
+  for (const file of visualizeCheckpoint(checkpoint, data.test, outDir, { samples, errors, rasterSample })) out(`wrote ${file}`);
   return 0;
 }

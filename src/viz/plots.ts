@@ -232,36 +232,65 @@ export function rasterImage(layers: readonly RasterLayer[], timeBins: number): C
   return c;
 }
 
-/** Geometry of the predictions grid (shared with the tests). */
-export function predictionLayout(count: number, height: number, width: number): { cols: number; scale: number; cellW: number; cellH: number; top: number; left: number } {
+/** Test images with their labels, for one panel of the predictions picture. */
+export interface PredictionPanel {
+  images: readonly Uint8Array[];
+  /** Index of each image in the test set. */
+  indices: ArrayLike<number>;
+  truth: ArrayLike<number>;
+  predicted: ArrayLike<number>;
+}
+
+/** Geometry of the predictions picture (shared with the tests): the first panel, then the mistakes beside it. */
+export function predictionLayout(
+  count: number,
+  mistakes: number,
+  height: number,
+  width: number,
+): { cols: number; mistakeCols: number; scale: number; cellW: number; cellH: number; mistakeCellH: number; top: number; left: number; mistakesLeft: number } {
   const cols = Math.min(10, count);
+  const mistakeCols = Math.min(5, mistakes);
   const scale = 3;
-  return { cols, scale, cellW: width * scale + 16, cellH: height * scale + TEXT_H + 20, top: 50, left: 16 };
+  const cellW = width * scale + 16;
+  const left = 16;
+  return { cols, mistakeCols, scale, cellW, cellH: height * scale + TEXT_H + 20, mistakeCellH: height * scale + 2 * TEXT_H + 24, top: 50, left, mistakesLeft: left + cols * cellW + (mistakes > 0 ? 24 : 0) };
 }
 
 /**
- * Test images with their true (T) and predicted (P) labels; wrong predictions get a red frame
- * and red text.
+ * The first test images with their true (T) and predicted (P) labels, and beside them the
+ * first misclassified test images with their index; every wrong prediction gets a red frame and
+ * red text.
  */
-export function predictionsImage(images: readonly Uint8Array[], height: number, width: number, truth: ArrayLike<number>, predicted: ArrayLike<number>): Canvas {
-  const l = predictionLayout(images.length, height, width);
-  const rows = Math.ceil(images.length / l.cols);
-  const c = new Canvas(Math.min(MAX_SIDE, l.left * 2 + l.cols * l.cellW), Math.min(MAX_SIDE, l.top + rows * l.cellH + 10));
-  let wrong = 0;
-  images.forEach((img, i) => {
-    const x = l.left + (i % l.cols) * l.cellW;
-    const y = l.top + Math.floor(i / l.cols) * l.cellH;
-    for (let r = 0; r < height; r++) {
-      for (let q = 0; q < width; q++) {
-        const v = 255 - img[r * width + q];
-        c.fillRect(x + q * l.scale, y + r * l.scale, l.scale, l.scale, [v, v, v]);
+export function predictionsImage(first: PredictionPanel, mistakes: PredictionPanel, height: number, width: number): Canvas {
+  const l = predictionLayout(first.images.length, mistakes.images.length, height, width);
+  const firstHeight = Math.ceil(first.images.length / l.cols) * l.cellH;
+  const mistakesHeight = l.mistakeCols === 0 ? 0 : Math.ceil(mistakes.images.length / l.mistakeCols) * l.mistakeCellH;
+  const c = new Canvas(Math.min(MAX_SIDE, l.mistakesLeft + l.mistakeCols * l.cellW + l.left), Math.min(MAX_SIDE, l.top + Math.max(firstHeight, mistakesHeight) + 10));
+  const draw = (panel: PredictionPanel, left: number, cols: number, showIndex: boolean): number => {
+    const cellH = showIndex ? l.mistakeCellH : l.cellH;
+    let wrong = 0;
+    panel.images.forEach((img, i) => {
+      const x = left + (i % cols) * l.cellW;
+      const y = l.top + Math.floor(i / cols) * cellH;
+      for (let r = 0; r < height; r++) {
+        for (let q = 0; q < width; q++) {
+          const v = 255 - img[r * width + q];
+          c.fillRect(x + q * l.scale, y + r * l.scale, l.scale, l.scale, [v, v, v]);
+        }
       }
-    }
-    const ok = truth[i] === predicted[i];
-    if (!ok) wrong++;
-    c.strokeRect(x - 3, y - 3, width * l.scale + 6, height * l.scale + 6, ok ? LIGHT : RED, ok ? 1 : 3);
-    c.text(`T${truth[i]} P${predicted[i]}`, x + (width * l.scale) / 2, y + height * l.scale + 8, ok ? BLACK : RED, S, 'center');
-  });
-  c.text(`${images.length} TEST IMAGES, ${wrong} WRONG (RED)   T = TRUE, P = PREDICTED`, l.left, 16, wrong > 0 ? ORANGE : BLACK, S);
+      const ok = panel.truth[i] === panel.predicted[i];
+      if (!ok) wrong++;
+      c.strokeRect(x - 3, y - 3, width * l.scale + 6, height * l.scale + 6, ok ? LIGHT : RED, ok ? 1 : 3);
+      c.text(`T${panel.truth[i]} P${panel.predicted[i]}`, x + (width * l.scale) / 2, y + height * l.scale + 8, ok ? BLACK : RED, S, 'center');
+      if (showIndex) c.text(`NO. ${panel.indices[i]}`, x + (width * l.scale) / 2, y + height * l.scale + 12 + TEXT_H, BLACK, S, 'center');
+    });
+    return wrong;
+  };
+  const wrong = draw(first, l.left, l.cols, false);
+  c.text(`FIRST ${first.images.length} TEST IMAGES, ${wrong} WRONG (RED)   T = TRUE, P = PREDICTED`, l.left, 16, wrong > 0 ? ORANGE : BLACK, S);
+  if (l.mistakeCols > 0) {
+    draw(mistakes, l.mistakesLeft, l.mistakeCols, true);
+    c.text(`FIRST ${mistakes.images.length} MISTAKES (NO. = TEST INDEX)`, l.mistakesLeft, 16, RED, S);
+  }
   return c;
 }

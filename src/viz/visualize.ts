@@ -14,13 +14,15 @@ import { extractFeatures } from '../pipeline/extract.js';
 import { predictLabels } from '../readout/linear-svm.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { BLACK, BLUE, categoryColour } from './canvas.js';
-import { convergenceImage, predictionsImage, rasterImage, weightHistogramImage, weightsImage, type KernelSet, type RasterLayer } from './plots.js';
+import { convergenceImage, predictionsImage, rasterImage, weightHistogramImage, weightsImage, type KernelSet, type PredictionPanel, type RasterLayer } from './plots.js';
 
 export const PICTURES = ['weights.png', 'weight-histogram.png', 'convergence.png', 'raster.png', 'predictions.png'] as const;
 
 export interface VisualizeOptions {
   /** Test images shown in predictions.png. Default 50. */
   samples?: number;
+  /** Misclassified test images shown beside them in predictions.png (0-50). Default 20. */
+  errors?: number;
   /** Test image of the raster. Default 0. */
   rasterSample?: number;
 }
@@ -38,7 +40,9 @@ function ensureFolder(dir: string): void {
 export function visualizeCheckpoint(checkpoint: Checkpoint, test: ImageSet, outDir: string, options: VisualizeOptions = {}): string[] {
   const samples = Math.min(options.samples ?? 50, test.count);
   const rasterSample = options.rasterSample ?? 0;
+  const errors = options.errors ?? 20;
   if (!(Number.isInteger(samples) && samples >= 1)) throw new EvspikeError(`samples: expected a positive integer, got ${options.samples}`);
+  if (!(Number.isInteger(errors) && errors >= 0 && errors <= 50)) throw new EvspikeError(`errors: expected an integer in [0, 50], got ${options.errors}`);
   if (!(Number.isInteger(rasterSample) && rasterSample >= 0 && rasterSample < test.count)) {
     throw new EvspikeError(`rasterSample: expected an index in [0, ${test.count - 1}], got ${rasterSample}`);
   }
@@ -105,10 +109,26 @@ export function visualizeCheckpoint(checkpoint: Checkpoint, test: ImageSet, outD
 
   const r = checkpoint.payload.readout;
   if (r !== undefined) {
+    const readout = { classes: r.classes, features: r.features, weights: Float64Array.from(r.weights) };
     const { features } = extractFeatures(engine, test, 0, samples);
-    const predicted = predictLabels({ classes: r.classes, features: r.features, weights: Float64Array.from(r.weights) }, features);
-    const images = Array.from({ length: samples }, (_, i) => imageAt(test, i));
-    write('predictions.png', predictionsImage(images, test.height, test.width, test.labels.subarray(0, samples), predicted).toPng());
+    const predicted = predictLabels(readout, features);
+    const indices = Array.from({ length: samples }, (_, i) => i);
+    const first: PredictionPanel = { images: indices.map((i) => imageAt(test, i)), indices, truth: test.labels.subarray(0, samples), predicted };
+    // the first mistakes over the test images the run evaluated, found a block at a time
+    const evaluated = Math.min(checkpoint.scenario.limits.test, test.count);
+    const wrong: { index: number; predicted: number }[] = [];
+    for (let start = 0; start < evaluated && wrong.length < errors; start += 500) {
+      const end = Math.min(evaluated, start + 500);
+      const block = start < samples && end <= samples ? predicted.subarray(start, end) : predictLabels(readout, extractFeatures(engine, test, start, end).features);
+      for (let k = 0; k < block.length && wrong.length < errors; k++) if (block[k] !== test.labels[start + k]) wrong.push({ index: start + k, predicted: block[k] });
+    }
+    const mistakes: PredictionPanel = {
+      images: wrong.map((m) => imageAt(test, m.index)),
+      indices: wrong.map((m) => m.index),
+      truth: wrong.map((m) => test.labels[m.index]),
+      predicted: wrong.map((m) => m.predicted),
+    };
+    write('predictions.png', predictionsImage(first, mistakes, test.height, test.width).toPng());
   }
   return written;
 }

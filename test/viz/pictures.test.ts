@@ -172,7 +172,7 @@ describe('pictures of a trained network', () => {
     const engine = new Engine(cp.scenario.network, { weights: cp.payload.layers.map((l) => l.weights) });
     const { features } = extractFeatures(engine, mnist.test, 0, 150);
     const predicted = predictLabels({ classes: r.classes, features: r.features, weights: Float64Array.from(r.weights) }, features);
-    const l = predictionLayout(150, 28, 28);
+    const l = predictionLayout(150, 20, 28, 28);
     let wrong = 0;
     for (let i = 0; i < 150; i++) {
       const x = l.left + (i % l.cols) * l.cellW;
@@ -188,6 +188,39 @@ describe('pictures of a trained network', () => {
       }
     }
     expect(wrong).toBeGreaterThan(0); // the small network does make mistakes to show
+    expect(p.width).toBe(l.mistakesLeft + 5 * l.cellW + l.left);
+  });
+
+  it('predictions.png: beside them, the first M misclassified test images, each framed red', async () => {
+    const out = join(root, 'mistakes');
+    expect((await cli('visualize', '--checkpoint', dir, '--out', out, '--samples', '10', '--errors', '12')).code).toBe(0);
+    const p = read(join(out, 'predictions.png'));
+    const r = cp.payload.readout!;
+    const engine = new Engine(cp.scenario.network, { weights: cp.payload.layers.map((l) => l.weights) });
+    const { features } = extractFeatures(engine, mnist.test, 0, 200);
+    const predicted = predictLabels({ classes: r.classes, features: r.features, weights: Float64Array.from(r.weights) }, features);
+    // the scenario evaluates 200 test images: all their mistakes, fewer than the 12 asked for
+    const expected = [...predicted.keys()].filter((i) => predicted[i] !== mnist.test.labels[i]).slice(0, 12);
+    expect(expected.length).toBeGreaterThanOrEqual(5);
+    expect(expected[expected.length - 1]).toBeGreaterThan(10); // some of them lie beyond the first panel
+    const l = predictionLayout(10, expected.length, 28, 28);
+    expected.forEach((index, k) => {
+      const x = l.mistakesLeft + (k % l.mistakeCols) * l.cellW;
+      const y = l.top + Math.floor(k / l.mistakeCols) * l.mistakeCellH;
+      expect(same(pixel(p, x - 2, y + 10), RED)).toBe(true);
+      const img = imageAt(mnist.test, index);
+      for (const [r0, q0] of [[14, 14], [5, 20], [20, 8], [10, 12]]) {
+        const v = 255 - img[r0 * 28 + q0];
+        expect(pixel(p, x + q0 * l.scale + 1, y + r0 * l.scale + 1)).toEqual([v, v, v]);
+      }
+    });
+    // and nothing after the last
+    const n = expected.length;
+    expect(white(pixel(p, l.mistakesLeft + (n % l.mistakeCols) * l.cellW + 40, l.top + Math.floor(n / l.mistakeCols) * l.mistakeCellH + 40))).toBe(true);
+    const none = join(root, 'no-mistakes');
+    expect((await cli('visualize', '--checkpoint', dir, '--out', none, '--samples', '10', '--errors', '0')).code).toBe(0);
+    expect(read(join(none, 'predictions.png')).width).toBe(predictionLayout(10, 0, 28, 28).left * 2 + 10 * l.cellW);
+    expect((await cli('visualize', '--checkpoint', dir, '--out', none, '--errors', '51')).err).toMatch(/--errors: expected an integer ≥ 0 and ≤ 50, got "51"/);
   });
 
   it('visualize rewrites them from the checkpoint, and refuses bad input clearly', async () => {
@@ -195,7 +228,8 @@ describe('pictures of a trained network', () => {
     const r = await cli('visualize', '--checkpoint', dir, '--out', out, '--samples', '20');
     expect(r.code).toBe(0);
     expect(r.out.split('\n')).toHaveLength(5);
-    expect(read(join(out, 'predictions.png')).width).toBe(predictionLayout(20, 28, 28).left * 2 + 10 * predictionLayout(20, 28, 28).cellW);
+    const l = predictionLayout(20, 20, 28, 28);
+    expect(read(join(out, 'predictions.png')).width).toBe(l.mistakesLeft + 5 * l.cellW + l.left);
     expect((await cli('visualize', '--checkpoint', join(root, 'none'), '--out', out)).err).toMatch(/checkpoint folder does not exist/);
     const corrupt = join(root, 'corrupt');
     await cli('visualize', '--checkpoint', dir, '--out', corrupt); // make the folder
