@@ -63,4 +63,5 @@ for (const plant of plants) {
     restore = null;
   }
 }
+console.log(`${plants.length - missed}/${plants.length} caught`);
 process.exitCode = missed === 0 ? 0 : 1;

@@ -51,7 +51,18 @@ export interface BenchReport {
   speedupOverDense: number;
   spikesPerSample: number;
   peakMemoryMB: number;
+  /** The authors' code on one core of the same machine kind (see {@link AUTHORS_SPEED}). */
+  authorsInferenceSamplesPerSecond: number;
+  authorsTrainSamplesPerSecond: number;
 }
+
+/**
+ * The speed of the authors' code (Goupy et al.'s PyTorch implementation) on one core of the
+ * project's 2-core machine kind, single-threaded (torch, OpenMP and BLAS pinned to 1 thread),
+ * in samples per second. Measured outside evspike, so quoted here rather than run; the 41-49/s
+ * in the reference trace's `timing` field were taken without pinning threads.
+ */
+export const AUTHORS_SPEED = { inference: 83, train: 60 } as const;
 
 function time(run: () => void): number {
   const t0 = performance.now();
@@ -116,6 +127,9 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
   // Baseline in the same process: the dense clock-driven reference, every neuron every bin.
   log(`timing the dense clock-driven reference on ${denseSamples} samples ...`);
   const weights = [Float64Array.from(conv.weights)];
+  // one untimed sample first: the JIT's warm-up is not the baseline's speed
+  rankOrderEncode(imageAt(data.test, data.test.count - 1), network.timeBins, spikeTimes);
+  denseSample(network, weights, spikeTimes);
   const denseSeconds = time(() => {
     for (let i = 0; i < denseSamples; i++) {
       rankOrderEncode(imageAt(data.test, i), network.timeBins, spikeTimes);
@@ -138,6 +152,8 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
     speedupOverDense: denseSeconds / denseSamples / (inferSeconds / samples),
     spikesPerSample: figures.spikesPerSample.total,
     peakMemoryMB: peakMemoryMB(),
+    authorsInferenceSamplesPerSecond: AUTHORS_SPEED.inference,
+    authorsTrainSamplesPerSecond: AUTHORS_SPEED.train,
   };
   if (values.json) {
     out(JSON.stringify(report));
@@ -152,6 +168,8 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
     ['training (learning on)', `${f(report.trainSamplesPerSecond)} samples/s`],
     ['dense clock-driven baseline', `${f(report.denseBaselineSamplesPerSecond, 2)} samples/s over ${denseSamples} samples`],
     ['event-driven / dense speed', `${f(report.speedupOverDense, 0)} ×`],
+    ["authors' code, one pinned core (quoted)", `${AUTHORS_SPEED.inference} samples/s inference, ${AUTHORS_SPEED.train} samples/s training`],
+    ["event-driven / authors' code", `${f(report.inferenceSamplesPerSecond / AUTHORS_SPEED.inference, 0)} × inference, ${f(report.trainSamplesPerSecond / AUTHORS_SPEED.train, 0)} × training`],
     ['spikes per sample', f(report.spikesPerSample, 1)],
     ['synaptic events per sample', f(report.synapticEventsPerSample)],
     ['dense MACs per sample', f(report.denseMacsPerSample)],
