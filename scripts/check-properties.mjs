@@ -27,7 +27,7 @@ const plants = [
   {"bug": "pool window off by one", "file": "src/neurons/pool.ts", "find": "          const y0 = py * spec.stride - spec.padding;", "replace": "          const y0 = py * spec.stride - spec.padding + 1;", "wasm": false},
   {"bug": "pool neuron fires again in later bins", "file": "src/neurons/pool.ts", "find": "      if (this.firedSample[j] === this.sample) continue;\n", "replace": "", "wasm": false},
   {"bug": "Math.random in the weight initialisation", "file": "src/events/engine.ts", "find": "    const v = random.normal(spec.weightInitMean, spec.weightInitSd);", "replace": "    const v = random.normal(spec.weightInitMean, spec.weightInitSd) + (Math.random() - 0.5) * 1e-3;", "wasm": false},
-  {"bug": "worker chunks skip an image at each boundary", "file": "src/pipeline/workers.ts", "find": "        next = end;\n        worker.postMessage({ kind: 'extract', start, end }", "replace": "        next = end + 1;\n        worker.postMessage({ kind: 'extract', start, end }", "wasm": false}
+  {"bug": "worker chunks skip an image at each boundary", "file": "src/pipeline/workers.ts", "find": "          next = end;\n          worker.postMessage({ kind: 'extract', start, end }", "replace": "          next = end + 1;\n          worker.postMessage({ kind: 'extract', start, end }", "wasm": false}
 ];
 
 let restore = null;

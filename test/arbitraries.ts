@@ -40,6 +40,44 @@ const convLayer = fc.record({
 });
 const poolLayer = fc.record({ kernelSize: fc.integer({ min: 1, max: 3 }), stride: fc.integer({ min: 1, max: 3 }), padding: fc.integer({ min: 0, max: 2 }) });
 
+type ConvDraw = typeof convLayer extends fc.Arbitrary<infer T> ? T : never;
+type PoolDraw = typeof poolLayer extends fc.Arbitrary<infer T> ? T : never;
+
+/** Output side of a kernel or window (as the network resolver computes it). */
+const outSide = (side: number, kernel: number, stride: number, padding: number): number => Math.floor((side + 2 * padding - kernel) / stride) + 1;
+
+/**
+ * The layers of the drawn pairs, each kernel and window shrunk to fit what reaches it: a conv
+ * kernel at most the smaller side of its input, a pool window at most the smaller side of the
+ * conv output plus its padding. Every drawn network is then valid as drawn, with no fallback.
+ */
+export function fittedLayers(height: number, width: number, pairs: readonly (readonly [ConvDraw, PoolDraw])[]): LayerOptions[] {
+  const layers: LayerOptions[] = [];
+  let h = height;
+  let w = width;
+  for (const [c, p] of pairs) {
+    const kernelSize = Math.min(c.kernelSize, h, w);
+    const padding = Math.floor(c.padRatio * kernelSize);
+    layers.push({ kind: 'conv', maps: c.maps, kernelSize, stride: c.stride, padding, thresholdV: c.thresholdV, winners: c.winners, inhibitionRadius: c.inhibitionRadius, learningRate: c.learningRate, precision: c.precision, learningRateInterval: c.learningRateInterval });
+    h = outSide(h, kernelSize, c.stride, padding);
+    w = outSide(w, kernelSize, c.stride, padding);
+    const poolPadding = Math.min(p.padding, p.kernelSize - 1);
+    const window = Math.max(1, Math.min(p.kernelSize, h + 2 * poolPadding, w + 2 * poolPadding));
+    const fittedPadding = Math.min(poolPadding, window - 1);
+    layers.push({ kind: 'pool', kernelSize: window, stride: p.stride, padding: fittedPadding });
+    h = outSide(h, window, p.stride, fittedPadding);
+    w = outSide(w, window, p.stride, fittedPadding);
+  }
+  return layers;
+}
+
+/** The fields of {@link networkCase}'s draw, before the network is built (for checks of the draw itself). */
+export const networkDraw = fc.record({
+  height: fc.integer({ min: 3, max: 9 }),
+  width: fc.integer({ min: 3, max: 9 }),
+  pairs: fc.array(fc.tuple(convLayer, poolLayer), { minLength: 1, maxLength: 2 }),
+});
+
 /** A network of one or two conv → pool pairs on a small input, with weights and a few inputs. */
 export const networkCase: fc.Arbitrary<NetworkCase> = fc
   .record({
@@ -51,19 +89,7 @@ export const networkCase: fc.Arbitrary<NetworkCase> = fc
     inputKind: fc.constantFrom('random', 'empty', 'single', 'saturated', 'image', 'image-single', 'image-saturated'),
   })
   .chain((r) => {
-    const layers: LayerOptions[] = [];
-    for (const [c, p] of r.pairs) {
-      const padding = Math.floor(c.padRatio * c.kernelSize);
-      layers.push({ kind: 'conv', maps: c.maps, kernelSize: c.kernelSize, stride: c.stride, padding, thresholdV: c.thresholdV, winners: c.winners, inhibitionRadius: c.inhibitionRadius, learningRate: c.learningRate, precision: c.precision, learningRateInterval: c.learningRateInterval });
-      layers.push({ kind: 'pool', kernelSize: p.kernelSize, stride: p.stride, padding: Math.min(p.padding, p.kernelSize - 1) });
-    }
-    let net: ResolvedNetwork;
-    try {
-      net = resolveNetwork({ timeBins: r.timeBins, inputHeight: r.height, inputWidth: r.width, layers });
-    } catch {
-      // a kernel or window that does not fit: fall back to the first pair with a 1×1 pool
-      net = resolveNetwork({ timeBins: r.timeBins, inputHeight: r.height, inputWidth: r.width, layers: [{ ...layers[0], kernelSize: 1, padding: 0 } as LayerOptions, { kind: 'pool', kernelSize: 1, stride: 1 }] });
-    }
+    const net = resolveNetwork({ timeBins: r.timeBins, inputHeight: r.height, inputWidth: r.width, layers: fittedLayers(r.height, r.width, r.pairs) });
     const convs = net.layers.filter((l) => l.kind === 'conv');
     const pixels = r.height * r.width;
     const spikeBin = fc.integer({ min: -1, max: r.timeBins - 1 });

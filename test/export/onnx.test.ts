@@ -13,7 +13,9 @@ import { openSession, runBatch } from '../../src/export/session.js';
 import { rankOrderEncode } from '../../src/neurons/encoder.js';
 import { networkOptionsOf, neuronCount, resolveNetwork } from '../../src/neurons/network.js';
 import { extractFeatures } from '../../src/pipeline/extract.js';
+import { readCheckpoint } from '../../src/pipeline/checkpoint.js';
 import { runExperiment } from '../../src/pipeline/run.js';
+import { sameFeatures } from '../../src/readout/features.js';
 import { loadScenario } from '../../src/pipeline/scenario.js';
 import { predictLabels } from '../../src/readout/linear-svm.js';
 import { SeededRandom } from '../../src/util/random.js';
@@ -111,7 +113,9 @@ describe('ONNX export of the trained quick-scenario network', () => {
       expect(r.code).toBe(0);
       const report = JSON.parse(r.out);
       expect(report.device).toBe('cpu');
-      expect(report.identicalFeatures).toBeGreaterThanOrEqual(0.995);
+      // measured: 299 of 300 identical (the other is a float32 near-tie of two maps); without
+      // the hi/lo weight split that makes the graph's float32 sums exact it was 289 of 300
+      expect(Math.round(report.identicalFeatures * 300)).toBeGreaterThanOrEqual(299);
       expect(report.identicalLabels).toBeGreaterThanOrEqual(0.999);
       expect(Math.abs(report.accuracy - report.simulatorAccuracy)).toBeLessThanOrEqual(0.0005);
       expect(report.accuracy).toBeGreaterThan(0.9);
@@ -121,10 +125,23 @@ describe('ONNX export of the trained quick-scenario network', () => {
 
   it('rebuilds the same network and readout from the model file alone', () => {
     const model = readOnnxModel(join(dir, 'model-images.onnx'));
-    const engine = new Engine(model.network, { weights: model.convWeights });
-    const a = extractFeatures(engine, mnist.test, 0, 50);
-    expect(predictLabels(model.readout, a.features)).toHaveLength(50);
-    expect(model.convWeights[0]).toHaveLength(3430);
+    const cp = readCheckpoint(join(dir, 'cp'));
+    // the network configuration, value for value
+    expect(networkOptionsOf(model.network)).toEqual(cp.scenario.networkOptions);
+    // the weights as the simulator integrates them (float32), every one
+    const saved = cp.payload.layers[0].weights;
+    expect(model.convWeights[0]).toHaveLength(saved.length);
+    expect(Array.from(model.convWeights[0])).toEqual(saved.map((w) => Math.fround(w)));
+    // the readout: classes, and every weight and bias (float64 in the graph, so exact)
+    const r = cp.payload.readout!;
+    expect(model.readout.classes).toEqual(r.classes);
+    expect(model.readout.features).toBe(r.features);
+    expect(Array.from(model.readout.weights)).toEqual(r.weights);
+    // and so the same features and labels as the checkpoint's own network
+    const rebuilt = extractFeatures(new Engine(model.network, { weights: model.convWeights }), mnist.test, 0, 50);
+    const original = extractFeatures(new Engine(cp.scenario.network, { weights: cp.payload.layers.map((l) => l.weights) }), mnist.test, 0, 50);
+    expect(sameFeatures(rebuilt.features, original.features)).toBe(true);
+    expect(Array.from(predictLabels(model.readout, rebuilt.features))).toEqual(Array.from(predictLabels({ ...r, weights: Float64Array.from(r.weights) }, original.features)));
   });
 
   it('explains what is wrong with a bad checkpoint, output path, model file or device', async () => {

@@ -91,4 +91,32 @@ describe('SSIF conv layer', () => {
     engine.runSample(input);
     expect(spikes(conv)).toEqual(first);
   });
+
+  it('resets every map of a position that spiked: the winner to resetV, the others to rest', () => {
+    // 3 maps; at position (0,0) in bin 0 the middle map wins (1.4 > 1.2 and > 1.1), so there
+    // are maps both below and above the winner, all of which held potential before the reset
+    const net = resolveNetwork({
+      timeBins: 3,
+      inputHeight: 3,
+      inputWidth: 3,
+      layers: [{ kind: 'conv', maps: 3, kernelSize: 2, padding: 0, thresholdV: 1, winners: 0 }, { kind: 'pool', kernelSize: 1, stride: 1 }],
+    });
+    const engine = new Engine(net, { weights: [[0.6, 0.6, 0.6, 0.6, 0.5, 0.5, 0.9, 0.5, 0.55, 0.55, 0.55, 0.55]] });
+    const conv = engine.hidden[0] as ConvLayer;
+    engine.runSample([0, -1, -1, 0, -1, -1, -1, -1, -1]);
+    expect(spikes3(conv)).toEqual([[0, 1, 0, 0]]);
+    const at = (map: number, y: number, x: number): number => conv.potentialAt(map * 4 + y * 2 + x, 2);
+    expect([at(0, 0, 0), at(1, 0, 0), at(2, 0, 0)]).toEqual([0, -1, 0]);
+    // position (1,0) got pixel (1,0) on tap (0,0) and did not spike: its potentials stay
+    expect([at(0, 1, 0), at(1, 1, 0), at(2, 1, 0)]).toEqual([Math.fround(0.6), Math.fround(0.5), Math.fround(0.55)]);
+  });
 });
+
+function spikes3(conv: ConvLayer): [number, number, number, number][] {
+  const out: [number, number, number, number][] = [];
+  for (let s = 0; s < conv.spikes.count; s++) {
+    const f = conv.spikes.neuron[s];
+    out.push([conv.spikes.time[s], Math.floor(f / 4), Math.floor((f % 4) / 2), f % 2]);
+  }
+  return out;
+}

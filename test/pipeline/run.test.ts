@@ -13,6 +13,9 @@ import { loadScenario, withOverrides } from '../../src/pipeline/scenario.js';
 import { WorkerPool } from '../../src/pipeline/workers.js';
 import { sameFeatures } from '../../src/readout/features.js';
 import { SeededRandom } from '../../src/util/random.js';
+import { imageAt } from '../../src/data/idx.js';
+import { rankOrderEncode } from '../../src/neurons/encoder.js';
+import { denseSample } from '../../src/reference/dense.js';
 
 const mnist = loadMnist();
 
@@ -220,5 +223,33 @@ describe('the report of every layer', () => {
     // the table shows a row per layer
     const table = await cli('run', file, '--quiet', '--workers', '1');
     for (const row of ['0 input', '1 conv', '2 pool', '3 conv', '4 pool']) expect(table.out).toMatch(new RegExp(`^${row} +[\\d,]+ +[\\d.,]+ `, 'm'));
+  });
+});
+
+describe('extracted features', () => {
+  it('are, row by row, exactly the output neurons that spiked in the dense reference, ascending', () => {
+    // a small network, so that the dense clock-driven reference is quick
+    const net = resolveNetwork({ layers: [{ kind: 'conv', maps: 6, kernelSize: 5, padding: 2, thresholdV: 6 }, { kind: 'pool', kernelSize: 3, stride: 3 }] });
+    const random = new SeededRandom(9);
+    const engine = new Engine(net, { random });
+    const weights = engine.convLayers.map((c) => Float64Array.from(c.weights));
+    const count = 40;
+    const { features, totals } = extractFeatures(engine, mnist.test, 0, count);
+    expect(features.rows).toBe(count);
+    expect(features.cols).toBe(6 * 9 * 9);
+    const times = new Int32Array(784);
+    let nonEmpty = 0;
+    for (let i = 0; i < count; i++) {
+      rankOrderEncode(imageAt(mnist.test, i), net.timeBins, times);
+      const dense = denseSample(net, weights, times);
+      const last = dense.spikeTimes[dense.spikeTimes.length - 1];
+      const expected = [...last.keys()].filter((j) => last[j] >= 0);
+      const row = Array.from(features.indices.subarray(features.offsets[i], features.offsets[i + 1]));
+      expect(row, `image ${i}`).toEqual(expected);
+      if (expected.length > 0) nonEmpty++;
+    }
+    expect(nonEmpty).toBeGreaterThan(30);
+    expect(features.offsets[count]).toBe(features.indices.length);
+    expect(totals.samples).toBe(count);
   });
 });

@@ -4,6 +4,7 @@ import { Engine } from '../../src/events/engine.js';
 import type { ConvLayer } from '../../src/neurons/conv.js';
 import { resolveNetwork } from '../../src/neurons/network.js';
 import { trainNetwork } from '../../src/pipeline/train.js';
+import { convergence } from '../../src/plasticity/vdsp.js';
 import { SeededRandom } from '../../src/util/random.js';
 
 const mnist = loadMnist();
@@ -99,5 +100,35 @@ describe('random streams per use', () => {
     expect(new SeededRandom(8).derive('weights', 1).nextUint32()).not.toBe(a);
     expect(new SeededRandom(7).derive('shuffle').nextUint32()).not.toBe(a);
     expect(new SeededRandom(7, 'weights/1').nextUint32()).toBe(a);
+  });
+});
+
+describe('epochs and the convergence history', () => {
+  /** The first `n` training images as a set of their own. */
+  const firstImages = (n: number) => ({ count: n, height: 28, width: 28, pixels: mnist.train.pixels.subarray(0, n * 784), labels: mnist.train.labels.subarray(0, n) });
+
+  it('presents exactly epochs × images to a layer that does not converge', () => {
+    const images = firstImages(25);
+    for (const epochs of [1, 2, 3]) {
+      const random = new SeededRandom(2);
+      const engine = new Engine(resolveNetwork({}), { random });
+      const [result] = trainNetwork(engine, images, random, { epochs, convergenceThreshold: 1e-12 });
+      expect(result.stoppedBy).toBe('epochs');
+      expect(result.samples).toBe(epochs * 25);
+      expect(result.convergenceHistory).toHaveLength(epochs * 25);
+    }
+  });
+
+  it('records Q after each sample: the history equals Q recomputed from the weights', () => {
+    const random = new SeededRandom(4);
+    const engine = new Engine(resolveNetwork({}), { random });
+    const conv = engine.hidden[0] as ConvLayer;
+    const initialQ = convergence(conv.weights, 0, 1);
+    const seen: number[] = [];
+    const [result] = trainNetwork(engine, mnist.train, random, { maxSamples: 30 }, () => seen.push(convergence(conv.weights, 0, 1)));
+    expect(Array.from(result.convergenceHistory)).toEqual(seen);
+    expect(result.convergenceHistory[result.samples - 1]).toBe(result.convergence);
+    expect(result.convergence).toBe(convergence(conv.weights, 0, 1));
+    expect(result.convergenceHistory[0]).not.toBe(initialQ); // the first entry is after sample 1, not before
   });
 });

@@ -23,6 +23,17 @@ describe('vdspWeight', () => {
     expect(vdspWeight(0.8, 0.3, 0.01, rule32)).not.toBe(vdspWeight(0.8, 0.3, 0.01, rule64));
   });
 
+  it('reads the presynaptic potential through float32 before dividing by θ (visible with a_dep = 0)', () => {
+    // p = 0.2 + 0.2 + 0.2 = 0.6000000000000001 in float64; the authors' float32 tensor holds 0.6f
+    const p = 0.2 + 0.2 + 0.2;
+    const rule = { ...rule32, depressionFactor: 0 };
+    const gain = Math.fround(0 - Math.fround(Math.fround(p) / 10));
+    const unrounded = Math.fround(0 - Math.fround(p / 10));
+    expect(gain).not.toBe(unrounded);
+    expect(vdspWeight(0.8, p, 0.01, rule)).toBe(0.8 - 0.8 * 0.2 * gain * 0.01);
+    expect(vdspWeight(0.8, p, 0.01, rule)).not.toBe(0.8 - 0.8 * 0.2 * unrounded * 0.01);
+  });
+
   it('does not move a weight at a bound, and clips an overshoot', () => {
     for (const p of [-1, 0, 0.7]) {
       expect(vdspWeight(0, p, 0.1, rule64)).toBe(0);

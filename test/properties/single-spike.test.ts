@@ -22,7 +22,7 @@ import { sameFeatures } from '../../src/readout/features.js';
 import { denseSample } from '../../src/reference/dense.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { vdspWeight } from '../../src/plasticity/vdsp.js';
-import { networkCase } from '../arbitraries.js';
+import { fittedLayers, networkCase, networkDraw } from '../arbitraries.js';
 import { spikeTimesOf } from '../helpers.js';
 
 const RUNS = 120;
@@ -447,3 +447,30 @@ describe('single-spike invariants (fast-check)', () => {
 function resolveNet(options: ReturnType<typeof networkOptionsOf>): ResolvedNetwork {
   return resolveNetwork(options);
 }
+
+describe('the network arbitrary', () => {
+  it('draws networks that fit as drawn: no fallback, and both pair counts and real kernels and windows', () => {
+    let refused = 0;
+    let twoPairs = 0;
+    let bigKernels = 0;
+    let bigWindows = 0;
+    fc.assert(
+      fc.property(networkDraw, (d) => {
+        const layers = fittedLayers(d.height, d.width, d.pairs);
+        try {
+          resolveNetwork({ inputHeight: d.height, inputWidth: d.width, layers });
+        } catch {
+          refused++;
+        }
+        if (d.pairs.length === 2) twoPairs++;
+        if (layers.some((l) => l.kind === 'conv' && (l.kernelSize ?? 0) > 1)) bigKernels++;
+        if (layers.some((l) => l.kind === 'pool' && (l.kernelSize ?? 0) > 1)) bigWindows++;
+      }),
+      { seed: 5, numRuns: 500 },
+    );
+    expect(refused).toBe(0);
+    expect(twoPairs).toBeGreaterThan(100);
+    expect(bigKernels).toBeGreaterThan(300);
+    expect(bigWindows).toBeGreaterThan(300);
+  });
+});

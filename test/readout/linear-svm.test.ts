@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FeatureBuilder, type SparseFeatures } from '../../src/readout/features.js';
-import { accuracy, predictLabels, resolveLinearSvmOptions, trainBinarySvm, trainLinearReadout } from '../../src/readout/linear-svm.js';
+import { accuracy, predictLabels, readoutScores, resolveLinearSvmOptions, trainBinarySvm, trainLinearReadout } from '../../src/readout/linear-svm.js';
 import { trainMlSvmReadout, ML_SVM_MAX_SAMPLES } from '../../src/readout/ml-svm.js';
 import { SeededRandom } from '../../src/util/random.js';
 
@@ -126,5 +126,41 @@ describe('L2-loss SVM by dual coordinate descent', () => {
     expect(() => resolveLinearSvmOptions({ C: 0 })).toThrow(/readout\.C: expected a finite number > 0, got 0/);
     expect(() => resolveLinearSvmOptions({ C: -1 })).toThrow(/readout\.C/);
     expect(() => trainLinearReadout(features([[0], [1]], 2), [1, 1])).toThrow(/at least two classes/);
+  });
+});
+
+describe('readout options and labels', () => {
+  it("defaults to the authors' LinearSVC settings: C = 0.005, tolerance 1e-4, 10,000 passes", () => {
+    expect(resolveLinearSvmOptions({})).toEqual({ C: 0.005, tolerance: 1e-4, maxIterations: 10_000, seed: 0 });
+  });
+
+  it('honours the tolerance: a loose one stops after fewer passes further from the optimum', () => {
+    const random = new SeededRandom(11);
+    const rows = Array.from({ length: 300 }, () => Array.from({ length: 6 }, () => random.nextInt(40)).filter((v, i, a) => a.indexOf(v) === i));
+    const f = features(rows, 40);
+    const positive = (i: number): boolean => rows[i].some((v) => v < 12);
+    const y = rows.map((_, i) => (positive(i) ? 1 : -1));
+    const loose = trainBinarySvm(f, positive, resolveLinearSvmOptions({ C: 1, tolerance: 0.5 }));
+    const strict = trainBinarySvm(f, positive, resolveLinearSvmOptions({ C: 1, tolerance: 1e-8 }));
+    expect(loose.iterations).toBeLessThan(strict.iterations);
+    expect(primal(f, y, strict.weights, 1)).toBeLessThan(primal(f, y, loose.weights, 1));
+  });
+
+  it('predicts the labels themselves, not their positions among the classes', () => {
+    // three classes named 3, 7 and 9, each marked by its own feature
+    const marks: Record<number, number> = { 3: 0, 7: 1, 9: 2 };
+    const labels = [3, 7, 9, 3, 7, 9, 3, 7, 9, 9];
+    const f = features(labels.map((l) => [marks[l], 3 + (labels.length % 2)]), 5);
+    const readout = trainLinearReadout(f, labels, { C: 1 });
+    expect(readout.classes).toEqual([3, 7, 9]);
+    expect(Array.from(predictLabels(readout, f))).toEqual(labels);
+  });
+
+  it('adds the bias weight to every score', () => {
+    // a readout by hand: two classes, two features; the scores decide by the bias alone on an empty row
+    const readout = { classes: [4, 8], features: 2, weights: Float64Array.from([1, 0, -0.5, 0, 1, 0.25]) };
+    const f = features([[], [0], [1], [0, 1]], 2);
+    expect(Array.from(readoutScores(readout, f))).toEqual([-0.5, 0.25, 0.5, 0.25, -0.5, 1.25, 0.5, 1.25]);
+    expect(Array.from(predictLabels(readout, f))).toEqual([8, 4, 8, 8]);
   });
 });
