@@ -72,6 +72,7 @@ describe('evspike command line', async () => {
   const tooMany: [string[], RegExp][] = [
     [['run', 'mnist-quick.json', '--test-limit', '20000'], /--test-limit: expected at most 10000: the data holds 10000 test images, got 20000/],
     [['run', '--extract-limit', '60001'], /--extract-limit: expected at most 60000: the data holds 60000 training images, got 60001/],
+    [['train', '--test-limit', '20000'], /--test-limit: expected an integer ≥ 1 and ≤ 10000, got "20000"/],
     [['run', '--train-limit', '60001'], /--train-limit: expected at most 60000: the data holds 60000 training samples \(60000 images × 1 epoch\(s\)\), got 60001/],
   ];
   for (const [argv, message] of tooMany) {
