@@ -1,4 +1,4 @@
-// Mutation check of the property tests (issue 5): plant one plausible bug at a time in the
+// Mutation check of the property tests: plant one plausible bug at a time in the
 // source, run test/properties, and report which properties catch it; the source is restored
 // after each bug, also on Ctrl-C. Run with `npm run check-properties` (about 2 minutes).
 // Note: the worker-count property runs the built worker (dist/), so a bug planted in src/ also
@@ -23,10 +23,12 @@ const plants = [
   {"bug": "inhibition radius off by one (< r instead of <= r)", "file": "src/plasticity/winners.ts", "find": "if (Math.abs(mask.winnerY[i] - y) <= radius && Math.abs(mask.winnerX[i] - x) <= radius) return false;", "replace": "if (Math.abs(mask.winnerY[i] - y) < radius && Math.abs(mask.winnerX[i] - x) < radius) return false;", "wasm": false},
   {"bug": "more than K winners per bin (K+1)", "file": "src/neurons/conv.ts", "find": "      spec.winners,\n      spec.inhibitionRadius,", "replace": "      spec.winners + 1,\n      spec.inhibitionRadius,", "wasm": false},
   {"bug": "synaptic and fan-out counters swapped", "file": "src/neurons/conv.ts", "find": "    this.counts.synapticEvents += applied * this.maps;\n    this.counts.fanoutEvents += (end - start[src]) * this.maps;", "replace": "    this.counts.fanoutEvents += applied * this.maps;\n    this.counts.synapticEvents += (end - start[src]) * this.maps;", "wasm": false},
-  {"bug": "dense MACs without the time bins", "file": "src/events/engine.ts", "find": "      return net.timeBins * neuronCount(spec.outShape) * spec.inShape.channels * spec.kernelSize * spec.kernelSize;", "replace": "      return neuronCount(spec.outShape) * spec.inShape.channels * spec.kernelSize * spec.kernelSize;", "wasm": false},
+  {"bug": "dense MACs without the time bins", "file": "src/neurons/kinds/conv.ts", "find": "    return timeBins * neuronCount(spec.outShape) * spec.inShape.channels * spec.kernelSize * spec.kernelSize;", "replace": "    return neuronCount(spec.outShape) * spec.inShape.channels * spec.kernelSize * spec.kernelSize;", "wasm": false},
   {"bug": "pool window off by one", "file": "src/neurons/pool.ts", "find": "          const y0 = py * spec.stride - spec.padding;", "replace": "          const y0 = py * spec.stride - spec.padding + 1;", "wasm": false},
   {"bug": "pool neuron fires again in later bins", "file": "src/neurons/pool.ts", "find": "      if (this.firedSample[j] === this.sample) continue;\n", "replace": "", "wasm": false},
-  {"bug": "Math.random in the weight initialisation", "file": "src/events/engine.ts", "find": "    const v = random.normal(spec.weightInitMean, spec.weightInitSd);", "replace": "    const v = random.normal(spec.weightInitMean, spec.weightInitSd) + (Math.random() - 0.5) * 1e-3;", "wasm": false},
+  {"bug": "Math.random in the weight initialisation", "file": "src/neurons/kinds/conv.ts", "find": "    const v = random.normal(spec.weightInitMean, spec.weightInitSd);", "replace": "    const v = random.normal(spec.weightInitMean, spec.weightInitSd) + (Math.random() - 0.5) * 1e-3;", "wasm": false},
+  {"bug": "STDP: a- stops following a+ when a+ doubles", "file": "src/plasticity/stdp.ts", "find": "    const aMinus = aPlus * this.ratio;", "replace": "    const aMinus = this.options.depressionRate;", "wasm": false},
+  {"bug": "STDP potentiates inputs at rest (p <= v_rest: padding and silent inputs)", "file": "src/plasticity/stdp.ts", "find": "p < restV, aPlus, aMinus", "replace": "p <= restV, aPlus, aMinus", "wasm": false},
   {"bug": "worker chunks skip an image at each boundary", "file": "src/pipeline/workers.ts", "find": "          next = end;\n          worker.postMessage({ kind: 'extract', start, end }", "replace": "          next = end + 1;\n          worker.postMessage({ kind: 'extract', start, end }", "wasm": false}
 ];
 

@@ -34,9 +34,16 @@ const convLayer = fc.record({
   thresholdV: fc.oneof(fc.constantFrom(0.5, 1, 1.5, 2), fc.double({ min: 0.1, max: 4, noNaN: true })),
   winners: fc.integer({ min: 0, max: 4 }),
   inhibitionRadius: fc.integer({ min: 0, max: 3 }),
-  learningRate: fc.constantFrom(0.01, 0.1, 0.5),
   precision: fc.constantFrom('float32' as const, 'float64' as const),
-  learningRateInterval: fc.integer({ min: 1, max: 5 }),
+  learning: fc.oneof(
+    fc.record({ rule: fc.constant('vdsp' as const), learningRate: fc.constantFrom(0.01, 0.1, 0.5), learningRateInterval: fc.integer({ min: 1, max: 5 }) }),
+    fc.record({
+      rule: fc.constant('stdp' as const),
+      potentiationRate: fc.constantFrom(0.004, 0.05, 0.3),
+      depressionRate: fc.constantFrom(-0.003, -0.05, -0.4),
+      rateInterval: fc.integer({ min: 1, max: 5 }),
+    }),
+  ),
 });
 const poolLayer = fc.record({ kernelSize: fc.integer({ min: 1, max: 3 }), stride: fc.integer({ min: 1, max: 3 }), padding: fc.integer({ min: 0, max: 2 }) });
 
@@ -58,7 +65,7 @@ export function fittedLayers(height: number, width: number, pairs: readonly (rea
   for (const [c, p] of pairs) {
     const kernelSize = Math.min(c.kernelSize, h, w);
     const padding = Math.floor(c.padRatio * kernelSize);
-    layers.push({ kind: 'conv', maps: c.maps, kernelSize, stride: c.stride, padding, thresholdV: c.thresholdV, winners: c.winners, inhibitionRadius: c.inhibitionRadius, learningRate: c.learningRate, precision: c.precision, learningRateInterval: c.learningRateInterval });
+    layers.push({ kind: 'conv', maps: c.maps, kernelSize, stride: c.stride, padding, thresholdV: c.thresholdV, winners: c.winners, inhibitionRadius: c.inhibitionRadius, precision: c.precision, learning: c.learning });
     h = outSide(h, kernelSize, c.stride, padding);
     w = outSide(w, kernelSize, c.stride, padding);
     const poolPadding = Math.min(p.padding, p.kernelSize - 1);

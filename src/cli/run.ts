@@ -68,7 +68,7 @@ export const EVALUATE_SPEC: CommandSpec = {
 const EVALUATE_USAGE = usageLine(EVALUATE_SPEC);
 
 const PHASE_LABELS: Record<Phase, string> = {
-  train: 'VDSP training',
+  train: 'training (unsupervised)',
   'extract-train': 'features, training set',
   'extract-test': 'features, test set',
   readout: 'SVM readout (classes)',

@@ -7,61 +7,37 @@
  * by (time, layer, kind), the end comes after every delivery of the bin, and the spikes it emits
  * reach the next layer in the same bin. A layer that receives nothing in a bin does no work.
  */
+import { EvspikeError, OptionError } from '../errors.js';
 import { ConvLayer } from '../neurons/conv.js';
 import type { KernelChoice } from '../neurons/kernels/integrate.js';
+import { kindOf } from '../neurons/kinds/index.js';
 import { InputLayer } from '../neurons/input.js';
-import { PoolLayer } from '../neurons/pool.js';
-import type { LayerCounts, SpikeLog } from '../neurons/layer.js';
-import { neuronCount, type ResolvedConvLayer, type ResolvedNetwork } from '../neurons/network.js';
-import { OptionError } from '../errors.js';
+import { isTrainable, type LayerCounts, type RuntimeLayer, type SpikeLog, type TrainableLayer } from '../neurons/layer.js';
+import { neuronCount, type ResolvedNetwork } from '../neurons/network.js';
 import type { SeededRandom } from '../util/random.js';
 import { BIN_END, EventQueue, SPIKE } from './queue.js';
 import { SimulationStreams, type LayerSummary, type SampleSummary } from './stream.js';
 
-export type HiddenLayer = ConvLayer | PoolLayer;
+/** A layer after the input, at run time. */
+export type HiddenLayer = RuntimeLayer;
 
 /** How to run one sample. */
 export interface SampleOptions {
-  /** Index (in `network.layers`) of the conv layer that learns; omitted: no learning. */
+  /** Index (in `network.layers`) of the layer that learns; omitted: no learning. */
   learnLayer?: number;
   /** Last layer to simulate (index in `network.layers`); default: the last layer. */
   lastLayer?: number;
 }
 
-/**
- * Initial weights of a conv layer: i.i.d. normal(weightInitMean, weightInitSd) clipped to
- * [weightMin, weightMax], drawn from `random` in the order of the weight array.
- */
-export function initialWeights(spec: ResolvedConvLayer, random: SeededRandom): Float64Array {
-  const n = spec.maps * spec.inShape.channels * spec.kernelSize * spec.kernelSize;
-  const w = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = random.normal(spec.weightInitMean, spec.weightInitSd);
-    w[i] = Math.min(spec.weightMax, Math.max(spec.weightMin, v));
-  }
-  return w;
-}
-
 /** Multiply-accumulates of a layer in a dense clock-driven pass over `timeBins` bins. */
 export function denseMacs(net: ResolvedNetwork, layerIndex: number): number {
   const spec = net.layers[layerIndex];
-  switch (spec.kind) {
-    case 'input':
-      return 0;
-    case 'conv':
-      return net.timeBins * neuronCount(spec.outShape) * spec.inShape.channels * spec.kernelSize * spec.kernelSize;
-    case 'pool':
-      return net.timeBins * neuronCount(spec.outShape) * spec.kernelSize * spec.kernelSize;
-    default: {
-      const _exhaustive: never = spec;
-      return _exhaustive;
-    }
-  }
+  return spec.kind === 'input' ? 0 : kindOf(spec).denseMacs(spec, net.timeBins);
 }
 
 /** How to build an engine. */
 export interface EngineOptions {
-  /** Initial weights of each conv layer, in network order (copied); missing entries are drawn. */
+  /** Initial weights of each layer with weights (conv layers), in network order (copied); missing entries are drawn. */
   weights?: readonly (ArrayLike<number> | undefined)[];
   /**
    * Generator for the weights not given (required when some are missing). The weights of the
@@ -89,46 +65,41 @@ export class Engine {
   ) {
     this.input = new InputLayer(network);
     const hidden: HiddenLayer[] = [];
-    let convIndex = 0;
+    let trainableIndex = 0;
     for (let i = 1; i < network.layers.length; i++) {
       const spec = network.layers[i];
-      const previous = i === 1 ? this.input : hidden[i - 2];
-      switch (spec.kind) {
-        case 'conv': {
-          const given = options.weights?.[convIndex];
-          let weights: Float64Array;
-          if (given !== undefined) {
-            weights = Float64Array.from(given);
-          } else if (options.random !== undefined) {
-            weights = initialWeights(spec, options.random.derive('weights', i));
-          } else {
-            throw new RangeError(`conv layer ${i}: no weights given and no random generator to draw them`);
-          }
-          hidden.push(new ConvLayer(spec, previous, network.restV, network.resetV, weights, options.kernel));
-          convIndex++;
-          break;
-        }
-        case 'pool':
-          hidden.push(new PoolLayer(spec, network.restV, network.resetV));
-          break;
-        case 'input':
-          throw new RangeError(`layer ${i}: an input layer can only come first`);
-        default: {
-          const _exhaustive: never = spec;
-          throw new RangeError(`unknown layer ${String(_exhaustive)}`);
+      if (spec.kind === 'input') throw new OptionError(`layers[${i - 1}].kind`, 'input', 'a hidden layer: the input can only come first');
+      const kind = kindOf(spec);
+      let weights: Float64Array | undefined;
+      if (kind.weightCount(spec) > 0) {
+        const given = options.weights?.[trainableIndex++];
+        if (given !== undefined) {
+          weights = Float64Array.from(given);
+        } else if (options.random !== undefined) {
+          weights = kind.initialWeights(spec, options.random.derive('weights', i));
+        } else {
+          throw new EvspikeError(`layer ${i} (${spec.kind}): no weights given and no random generator to draw them`);
         }
       }
+      const source = i === 1 ? this.input : hidden[i - 2];
+      hidden.push(kind.create(spec, { source, restV: network.restV, resetV: network.resetV, weights, kernel: options.kernel ?? 'auto' }));
     }
     this.hidden = hidden;
   }
 
-  /** The conv layers, in order. */
-  get convLayers(): ConvLayer[] {
-    return this.hidden.filter((l): l is ConvLayer => l instanceof ConvLayer);
+  /** The layers with weights (the conv layers), in order. */
+  get convLayers(): TrainableLayer[] {
+    return this.hidden.filter(isTrainable);
+  }
+
+  /** The conv integration kernel in use (`'js'` when the network has no conv layer). */
+  get kernel(): 'wasm' | 'js' {
+    const conv = this.hidden.find((l): l is ConvLayer => l instanceof ConvLayer);
+    return conv?.kernel ?? 'js';
   }
 
   /** The layer at `index` of `network.layers` (0 is the input). */
-  layer(index: number): InputLayer | HiddenLayer {
+  layer(index: number): RuntimeLayer {
     return index === 0 ? this.input : this.hidden[index - 1];
   }
 
@@ -154,14 +125,11 @@ export class Engine {
     queue.clear();
     const input = this.input;
     const inputLog = input.spikes;
-    inputLog.count = 0;
+    input.beginSample(sample);
     for (let i = 0; i < spikeTimes.length; i++) {
       const t = spikeTimes[i];
-      input.spikeTime[i] = t;
       if (t >= 0) {
-        inputLog.neuron[inputLog.count] = i;
-        inputLog.time[inputLog.count] = t;
-        inputLog.count++;
+        input.deliver(i, t);
         if (last >= 1) queue.push(t, 1, SPIKE, i);
       }
     }
@@ -205,8 +173,8 @@ export class Engine {
     if (!Number.isInteger(last) || last < 0 || last >= net.layers.length) {
       throw new OptionError('lastLayer', last, `a layer index in [0, ${net.layers.length - 1}]`);
     }
-    if (learnLayer !== -1 && (net.layers[learnLayer]?.kind !== 'conv' || learnLayer > last)) {
-      throw new OptionError('learnLayer', learnLayer, `the index of a conv layer no later than lastLayer (${last})`);
+    if (learnLayer !== -1 && (learnLayer < 1 || learnLayer > last || !isTrainable(this.hidden[learnLayer - 1]))) {
+      throw new OptionError('learnLayer', learnLayer, `the index of a layer with weights (a conv layer) no later than lastLayer (${last})`);
     }
   }
 
@@ -218,8 +186,7 @@ export class Engine {
     for (let i = 0; i <= this.lastSimulated; i++) {
       const spec = net.layers[i];
       const neurons = neuronCount(spec.outShape);
-      const counts: LayerCounts =
-        i === 0 ? { spikes: this.input.spikes.count, synapticEvents: 0, fanoutEvents: 0 } : this.hidden[i - 1].counts;
+      const counts: LayerCounts = this.layer(i).counts;
       totalSpikes += counts.spikes;
       layers.push({
         layer: i,
@@ -237,7 +204,7 @@ export class Engine {
 
   /** Spikes of the last sample's final simulated layer (for the paper's network: the pool features). */
   outputSpikes(): SpikeLog {
-    return this.lastSimulated === 0 ? this.input.spikes : this.hidden[this.lastSimulated - 1].spikes;
+    return this.layer(this.lastSimulated).spikes;
   }
 
   private emitLog(sample: number, layer: number, log: SpikeLog, first: number): void {

@@ -1,6 +1,8 @@
 /**
  * The single-spike integrate-and-fire (SSIF) convolutional layer with per-position lateral
- * inhibition (SPEC §3) and winner-take-all VDSP (SPEC §4), driven event by event.
+ * inhibition (SPEC §3) and winner-take-all learning (SPEC §4), driven event by event. The
+ * learning rule is a value the layer is given (VDSP, STDP, …): the layer selects the winners
+ * and gathers their receptive fields' potentials; the rule updates the kernels.
  *
  * Only positions that receive an input spike are touched. State is struct-of-arrays, with the
  * potentials of one position contiguous (`[position][map]`) so that the inner loop over maps
@@ -12,11 +14,12 @@
  * every map there inactive for the rest of the sample. The layer therefore keeps one
  * "dead" flag per position rather than one per neuron.
  */
-import { applyVdsp, nextLearningRate, type VdspRule } from '../plasticity/vdsp.js';
+import type { LearningRule } from '../plasticity/rule.js';
+import { createLearningRule } from '../plasticity/rules.js';
 import { createWinnerMask, resetWinnerMask, selectWinners, type WinnerMask } from '../plasticity/winners.js';
-import type { Connectivity, LayerCounts, PresynapticLayer, SpikeLog } from './layer.js';
+import type { Connectivity, LayerCounts, PresynapticLayer, SpikeLog, TrainableLayer } from './layer.js';
 import { createSpikeLog, sortBinSpikes } from './layer.js';
-import type { ResolvedConvLayer } from './network.js';
+import type { ResolvedConvLayer } from './kinds/conv.js';
 import { allocateConvBuffers, type ConvBuffers, type KernelChoice } from './kernels/integrate.js';
 
 /** Build the source-neuron → (position, tap) connectivity of a conv layer. */
@@ -54,15 +57,7 @@ export function convConnectivity(spec: ResolvedConvLayer): Connectivity {
   return { start, target: Int32Array.from(targets), payload: Int32Array.from(payload) };
 }
 
-/** Learning state of a conv layer that carries over between samples. */
-export interface ConvLearningState {
-  /** Current VDSP learning rate η. */
-  learningRate: number;
-  /** VDSP applications (winners) so far in the training run. */
-  applications: number;
-}
-
-export class ConvLayer implements PresynapticLayer {
+export class ConvLayer implements TrainableLayer {
   readonly outShape;
   /** Weights W[map][inChannel][dy][dx], float64, in [w_min, w_max]. */
   readonly weights: Float64Array;
@@ -75,7 +70,8 @@ export class ConvLayer implements PresynapticLayer {
   /** Winners of the current sample, flat indices, in the order VDSP was applied. */
   readonly winners: SpikeLog;
   readonly counts: LayerCounts = { spikes: 0, synapticEvents: 0, fanoutEvents: 0 };
-  readonly learning: ConvLearningState;
+  /** The learning rule and its state (learning rate, applications so far). */
+  readonly learning: LearningRule;
   /** The integration kernel in use. */
   get kernel(): 'wasm' | 'js' {
     return this.buffers.kernel;
@@ -101,7 +97,6 @@ export class ConvLayer implements PresynapticLayer {
   private readonly winnerOrder: Int32Array;
   private readonly binWinners: Int32Array;
   private readonly presynapticV: Float64Array;
-  private readonly rule: VdspRule;
   private sample = 0;
   private binSerial = 0;
   private binTime = Number.NaN;
@@ -142,8 +137,7 @@ export class ConvLayer implements PresynapticLayer {
     this.winnerOrder = new Int32Array(this.positions);
     this.binWinners = new Int32Array(this.maps);
     this.presynapticV = new Float64Array(this.tapsPerMap);
-    this.learning = { learningRate: spec.learningRate, applications: 0 };
-    this.rule = { ...spec, restV };
+    this.learning = createLearningRule(spec.learning, { restV, thresholdV: spec.thresholdV, weightMin: spec.weightMin, weightMax: spec.weightMax, precision: spec.precision });
   }
 
   /** Copy new weights in (same layout as {@link weights}) and refresh the integration copy. */
@@ -285,10 +279,8 @@ export class ConvLayer implements PresynapticLayer {
       const map = (flat / this.positions) | 0;
       const pos = flat - map * this.positions;
       this.gatherPresynaptic((pos / width) | 0, pos % width, time);
-      applyVdsp(this.weights, map * this.tapsPerMap, this.presynapticV, this.learning.learningRate, this.rule);
+      this.learning.apply(this.weights, map * this.tapsPerMap, this.presynapticV);
       this.refreshIntegrationWeights(map);
-      this.learning.applications++;
-      this.learning.learningRate = nextLearningRate(this.learning.learningRate, this.learning.applications, spec);
       this.winners.neuron[this.winners.count] = flat;
       this.winners.time[this.winners.count] = time;
       this.winners.count++;

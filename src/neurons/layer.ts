@@ -2,7 +2,8 @@
  * What the engine and the other layers need of a layer at run time. Layers are composed by
  * the engine (src/events/engine.ts); they know nothing of the queue.
  */
-import type { Shape } from './network.js';
+import type { LearningRule } from '../plasticity/rule.js';
+import type { Shape } from './shape.js';
 
 /** A layer whose neurons' potentials a plasticity rule downstream may read. */
 export interface PresynapticLayer {
@@ -33,6 +34,49 @@ export interface LayerCounts {
   synapticEvents: number;
   /** Presynaptic spikes × their real number of connections (borders counted). */
   fanoutEvents: number;
+}
+
+/**
+ * A layer at run time, as the engine drives it: the input, conv and pool layers implement it.
+ * The engine starts a sample, delivers each spike (the layer touches only the neurons it
+ * connects to), and closes the layer's bin once every spike of the bin has arrived.
+ */
+export interface RuntimeLayer extends PresynapticLayer {
+  /** Spikes of the current sample, in emission order. */
+  readonly spikes: SpikeLog;
+  /** Counts of the current sample. */
+  readonly counts: LayerCounts;
+  /** Start a sample: every neuron at rest (lazily), the spike log and counts cleared. */
+  beginSample(sample: number): void;
+  /**
+   * Deliver a spike of presynaptic neuron `src` at `time`.
+   * @returns true when it opens a new bin for this layer (the engine then schedules its end)
+   */
+  deliver(src: number, time: number): boolean;
+  /**
+   * End the current bin: integrate, fire, learn when `learn`, reset; the bin's spikes are
+   * appended to {@link spikes}.
+   * @returns the index in {@link spikes} of the bin's first spike
+   */
+  closeBin(learn: boolean): number;
+}
+
+/** A layer with weights that a learning rule trains (the conv layer). */
+export interface TrainableLayer extends RuntimeLayer {
+  readonly spec: { readonly index: number; readonly weightMin: number; readonly weightMax: number };
+  /** Every weight of the layer, float64, in [w_min, w_max]. */
+  readonly weights: Float64Array;
+  /** The rule and its state (learning rate, applications). */
+  readonly learning: LearningRule;
+  /** Winners of the current sample (flat indices), in the order the rule was applied. */
+  readonly winners: SpikeLog;
+  /** Copy new weights in (same layout as {@link weights}). */
+  setWeights(weights: ArrayLike<number>): void;
+}
+
+/** Whether a runtime layer has weights to train. */
+export function isTrainable(layer: RuntimeLayer): layer is TrainableLayer {
+  return (layer as Partial<TrainableLayer>).learning !== undefined;
 }
 
 /**

@@ -2,9 +2,9 @@
  * Single-spike max pooling (SPEC §5): a pool neuron spikes in the first bin in which any conv
  * neuron of its window spikes, and never again in the sample. Pooling is per map.
  */
-import type { Connectivity, LayerCounts, PresynapticLayer, SpikeLog } from './layer.js';
+import type { Connectivity, LayerCounts, RuntimeLayer, SpikeLog } from './layer.js';
 import { createSpikeLog, sortBinSpikes } from './layer.js';
-import type { ResolvedPoolLayer } from './network.js';
+import type { ResolvedPoolLayer } from './kinds/pool.js';
 
 /** Build the conv-neuron → pool-neuron connectivity (windows may overlap when stride < size). */
 export function poolConnectivity(spec: ResolvedPoolLayer): Connectivity {
@@ -33,7 +33,7 @@ export function poolConnectivity(spec: ResolvedPoolLayer): Connectivity {
   return { start, target, payload: new Int32Array(target.length) };
 }
 
-export class PoolLayer implements PresynapticLayer {
+export class PoolLayer implements RuntimeLayer {
   readonly outShape;
   readonly spikes: SpikeLog;
   readonly counts: LayerCounts = { spikes: 0, synapticEvents: 0, fanoutEvents: 0 };

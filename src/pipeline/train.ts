@@ -9,7 +9,7 @@ import { imageAt, type ImageSet } from '../data/idx.js';
 import { OptionError } from '../errors.js';
 import { ConvLayer } from '../neurons/conv.js';
 import { rankOrderEncode } from '../neurons/encoder.js';
-import { convergence } from '../plasticity/vdsp.js';
+import { convergence } from '../plasticity/convergence.js';
 import { SeededRandom, shuffledIndices } from '../util/random.js';
 import { finiteNumber, integer } from '../util/validate.js';
 

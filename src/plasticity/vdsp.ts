@@ -8,9 +8,10 @@
  * with the multiplicative soft bound f(w) = (w − w_min)(w_max − w), θ the postsynaptic
  * threshold, and the result clipped to [w_min, w_max].
  */
-import type { Precision } from '../neurons/network.js';
+import { boolean, checkKeys, finiteNumber, integer } from '../util/validate.js';
+import type { LearningRule, LearningRuleKind, RuleContext } from './rule.js';
 
-/** Parameters of the rule; a resolved conv layer has all of them. */
+/** Parameters of the weight update: the rule's factors and what it reads of the layer. */
 export interface VdspRule {
   readonly restV: number;
   readonly thresholdV: number;
@@ -23,7 +24,7 @@ export interface VdspRule {
    * float32, as the authors' code does (it reads the potentials through a float32 tensor);
    * the weights and Δw stay float64. `float64`: all float64.
    */
-  readonly precision: Precision;
+  readonly precision: 'float32' | 'float64';
 }
 
 /**
@@ -72,7 +73,7 @@ export function applyVdsp(
   }
 }
 
-/** Learning-rate schedule parameters (a resolved conv layer has them). */
+/** Learning-rate schedule parameters (resolved VDSP options have them). */
 export interface LearningRateRule {
   readonly adaptiveLearningRate: boolean;
   readonly learningRateInterval: number;
@@ -93,15 +94,74 @@ export function nextLearningRate(learningRate: number, applications: number, rul
   return learningRate;
 }
 
-/**
- * Convergence measure Q = mean over all weights of (w − w_min)(w_max − w). It is 0 when every
- * weight sits at a bound; training stops once Q falls below a threshold (0.01 by default).
- */
-export function convergence(weights: Float64Array, weightMin: number, weightMax: number): number {
-  let sum = 0;
-  for (let i = 0; i < weights.length; i++) {
-    const w = weights[i];
-    sum += (w - weightMin) * (weightMax - w);
-  }
-  return sum / weights.length;
+/** Options of VDSP, as a conv layer's `learning`; every field but `rule` has a default. */
+export interface VdspOptions {
+  rule: 'vdsp';
+  /** Initial learning rate η. Default 0.01. */
+  learningRate?: number;
+  /** Cap η_max of the adaptive learning rate. Default 0.1 (at least `learningRate`). */
+  learningRateMax?: number;
+  /** Double η every `learningRateInterval` applications. Default true. */
+  adaptiveLearningRate?: boolean;
+  /** Applications between doublings of η. Default 500. */
+  learningRateInterval?: number;
+  /** Potentiation factor a_pot. Default 1. */
+  potentiationFactor?: number;
+  /** Depression factor a_dep. Default 2. */
+  depressionFactor?: number;
 }
+
+export type ResolvedVdspOptions = Readonly<Required<VdspOptions>>;
+
+/** The paper's VDSP parameters. */
+export const VDSP_DEFAULTS: ResolvedVdspOptions = Object.freeze({
+  rule: 'vdsp',
+  learningRate: 0.01,
+  learningRateMax: 0.1,
+  adaptiveLearningRate: true,
+  learningRateInterval: 500,
+  potentiationFactor: 1,
+  depressionFactor: 2,
+});
+
+/** VDSP bound to a layer: {@link applyVdsp} per winner, then {@link nextLearningRate}. */
+class Vdsp implements LearningRule {
+  readonly name = 'vdsp';
+  learningRate: number;
+  applications = 0;
+  private readonly rule: VdspRule;
+
+  constructor(
+    private readonly options: ResolvedVdspOptions,
+    context: RuleContext,
+  ) {
+    this.learningRate = options.learningRate;
+    this.rule = { ...context, potentiationFactor: options.potentiationFactor, depressionFactor: options.depressionFactor };
+  }
+
+  apply(weights: Float64Array, offset: number, presynapticV: Float64Array): void {
+    applyVdsp(weights, offset, presynapticV, this.learningRate, this.rule);
+    this.applications++;
+    this.learningRate = nextLearningRate(this.learningRate, this.applications, this.options);
+  }
+}
+
+/** The VDSP rule kind (registered as `'vdsp'`). */
+export const VDSP: LearningRuleKind<VdspOptions, ResolvedVdspOptions> = {
+  name: 'vdsp',
+  resolve(raw, path) {
+    checkKeys(raw, Object.keys(VDSP_DEFAULTS), path);
+    const d = VDSP_DEFAULTS;
+    const learningRate = finiteNumber(`${path}.learningRate`, raw.learningRate, d.learningRate, { min: 0 });
+    return {
+      rule: 'vdsp',
+      learningRate,
+      learningRateMax: finiteNumber(`${path}.learningRateMax`, raw.learningRateMax, Math.max(d.learningRateMax, learningRate), { min: learningRate }),
+      adaptiveLearningRate: boolean(`${path}.adaptiveLearningRate`, raw.adaptiveLearningRate, d.adaptiveLearningRate),
+      learningRateInterval: integer(`${path}.learningRateInterval`, raw.learningRateInterval, d.learningRateInterval, { min: 1 }),
+      potentiationFactor: finiteNumber(`${path}.potentiationFactor`, raw.potentiationFactor, d.potentiationFactor, { min: 0 }),
+      depressionFactor: finiteNumber(`${path}.depressionFactor`, raw.depressionFactor, d.depressionFactor, { min: 0 }),
+    };
+  },
+  create: (options, context) => new Vdsp(options, context),
+};

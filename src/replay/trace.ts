@@ -80,7 +80,7 @@ const STEP_KEYS = [
 const INFERENCE_KEYS = ['test_index', 'label', 'input_times', 'conv_spikes', 'pool_features', 'total_spikes'];
 
 /** The authors' parameter names and where each goes in evspike's options. */
-const PARAM_MAP: Record<string, { layer: 'net' | 'conv' | 'pool'; key: string }> = {
+const PARAM_MAP: Record<string, { layer: 'net' | 'conv' | 'learning' | 'pool'; key: string }> = {
   conv_out_channels: { layer: 'conv', key: 'maps' },
   conv_kernel_size: { layer: 'conv', key: 'kernelSize' },
   conv_stride: { layer: 'conv', key: 'stride' },
@@ -88,11 +88,11 @@ const PARAM_MAP: Record<string, { layer: 'net' | 'conv' | 'pool'; key: string }>
   conv_firing_thr: { layer: 'conv', key: 'thresholdV' },
   conv_inhib_radius: { layer: 'conv', key: 'inhibitionRadius' },
   conv_nb_winners: { layer: 'conv', key: 'winners' },
-  conv_vdsp_dep_factor: { layer: 'conv', key: 'depressionFactor' },
-  conv_vdsp_lr: { layer: 'conv', key: 'learningRate' },
-  conv_adaptive_lr: { layer: 'conv', key: 'adaptiveLearningRate' },
-  conv_vdsp_max_lr: { layer: 'conv', key: 'learningRateMax' },
-  conv_update_lr_cnt: { layer: 'conv', key: 'learningRateInterval' },
+  conv_vdsp_dep_factor: { layer: 'learning', key: 'depressionFactor' },
+  conv_vdsp_lr: { layer: 'learning', key: 'learningRate' },
+  conv_adaptive_lr: { layer: 'learning', key: 'adaptiveLearningRate' },
+  conv_vdsp_max_lr: { layer: 'learning', key: 'learningRateMax' },
+  conv_update_lr_cnt: { layer: 'learning', key: 'learningRateInterval' },
   pool_kernel_size: { layer: 'pool', key: 'kernelSize' },
   pool_stride: { layer: 'pool', key: 'stride' },
   pool_padding: { layer: 'pool', key: 'padding' },
@@ -173,14 +173,15 @@ export function parseTrace(text: string, file: string, timeBins = 15): Trace {
   }
   const top = check.object('', json, TOP_KEYS);
 
-  const conv: Record<string, unknown> = { kind: 'conv' };
+  const learning: Record<string, unknown> = { rule: 'vdsp' };
+  const conv: Record<string, unknown> = { kind: 'conv', learning };
   const pool: Record<string, unknown> = { kind: 'pool' };
   const networkOptions: Record<string, unknown> = { timeBins };
   if (top.params !== undefined) {
     const params = check.object('params', top.params, Object.keys(PARAM_MAP));
     for (const [name, value] of Object.entries(params)) {
       const target = PARAM_MAP[name];
-      const dest = target.layer === 'conv' ? conv : target.layer === 'pool' ? pool : networkOptions;
+      const dest = { conv, learning, pool, net: networkOptions }[target.layer];
       dest[target.key] = value;
     }
   }

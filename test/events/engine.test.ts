@@ -84,7 +84,7 @@ describe('engine', () => {
     bad[9] = 4;
     expect(() => engine.runSample(bad)).toThrow(/spikeTimes\[9\]: expected −1 or a time in \[0, 4\), got 4/);
     expect(() => engine.runSample(Array.from(input, (t, i) => (i === 2 ? Number.NaN : t)))).toThrow(/spikeTimes\[2\]: .* got NaN/);
-    expect(() => engine.runSample(input, { learnLayer: 2 })).toThrow(/learnLayer: expected the index of a conv layer/);
+    expect(() => engine.runSample(input, { learnLayer: 2 })).toThrow(/learnLayer: expected the index of a layer with weights \(a conv layer\)/);
     expect(() => engine.runSample(input, { lastLayer: 3 })).toThrow(/lastLayer: expected a layer index in \[0, 2\]/);
   });
 

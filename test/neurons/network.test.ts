@@ -12,6 +12,7 @@ describe('resolveNetwork', () => {
     const conv = net.layers[1];
     if (conv.kind !== 'conv') throw new Error('expected conv');
     expect(conv).toMatchObject({ ...CONV_DEFAULTS, thresholdV: 10, winners: 7, inhibitionRadius: 3, precision: 'float32' });
+    expect(conv.learning).toEqual({ rule: 'vdsp', learningRate: 0.01, learningRateMax: 0.1, adaptiveLearningRate: true, learningRateInterval: 500, potentiationFactor: 1, depressionFactor: 2 });
   });
 
   it('expresses a second conv → pool pair by configuration', () => {
@@ -35,7 +36,11 @@ describe('resolveNetwork', () => {
     ['NaN threshold', { layers: [{ kind: 'conv', thresholdV: Number.NaN }] }, /layers\[0\]\.thresholdV: expected a finite number > 0, got NaN/],
     ['unknown layer key', { layers: [{ kind: 'conv', map: 3 }] }, /layers\[0\]\.map: expected no such option/],
     ['unknown kind', { layers: [{ kind: 'dense' }] }, /layers\[0\]\.kind: expected "conv" or "pool", got "dense"/],
-    ['pool first', { layers: [{ kind: 'pool' }] }, /layers\[0\]\.kind: expected a conv layer before each pool layer/],
+    ['pool first', { layers: [{ kind: 'pool' }] }, /layers\[0\]\.kind: expected a layer after a conv layer \(it follows the input\)/],
+    ['a VDSP key on the layer', { layers: [{ kind: 'conv', learningRate: 0.1 }, { kind: 'pool' }] }, /layers\[0\]\.learningRate: expected no such option: the learning rule's parameters live under "learning" \(layers\[0\]\.learning\.learningRate\)/],
+    ['an unknown rule', { layers: [{ kind: 'conv', learning: { rule: 'bcm' } }, { kind: 'pool' }] }, /layers\[0\]\.learning\.rule: expected one of "vdsp", "stdp", got "bcm"/],
+    ['a positive a⁻', { layers: [{ kind: 'conv', learning: { rule: 'stdp', depressionRate: 0.1 } }, { kind: 'pool' }] }, /layers\[0\]\.learning\.depressionRate: expected a negative number/],
+    ['a VDSP key under STDP', { layers: [{ kind: 'conv', learning: { rule: 'stdp', learningRate: 0.1 } }, { kind: 'pool' }] }, /layers\[0\]\.learning\.learningRate: expected no such option/],
     ['two convs in a row', { layers: [{ kind: 'conv' }, { kind: 'conv' }] }, /layers\[1\]\.kind/],
     ['reset above rest', { resetV: 1 }, /resetV: expected a value below restV/],
     ['kernel too large', { inputHeight: 3, inputWidth: 3, layers: [{ kind: 'conv', kernelSize: 9, padding: 0 }] }, /layers\[0\]\.kernelSize/],

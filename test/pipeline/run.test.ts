@@ -137,7 +137,8 @@ describe('scenarios', () => {
   it('ship the paper configuration with every value of SPEC', () => {
     const s = loadScenario('mnist-vdsp');
     const conv = s.network.layers[1];
-    expect(conv.kind === 'conv' && [conv.maps, conv.kernelSize, conv.padding, conv.thresholdV, conv.winners, conv.inhibitionRadius, conv.learningRate, conv.learningRateMax, conv.learningRateInterval, conv.depressionFactor]).toEqual([70, 7, 3, 10, 7, 3, 0.01, 0.1, 500, 2]);
+    expect(conv.kind === 'conv' && [conv.maps, conv.kernelSize, conv.padding, conv.thresholdV, conv.winners, conv.inhibitionRadius]).toEqual([70, 7, 3, 10, 7, 3]);
+    expect(conv.kind === 'conv' && conv.learning).toEqual({ rule: 'vdsp', learningRate: 0.01, learningRateMax: 0.1, adaptiveLearningRate: true, learningRateInterval: 500, potentiationFactor: 1, depressionFactor: 2 });
     expect(s.readout).toMatchObject({ kind: 'linear-svm', C: 0.005 });
     expect(s.training.convergenceThreshold).toBe(0.01);
   });

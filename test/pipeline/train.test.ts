@@ -4,7 +4,7 @@ import { Engine } from '../../src/events/engine.js';
 import type { ConvLayer } from '../../src/neurons/conv.js';
 import { resolveNetwork } from '../../src/neurons/network.js';
 import { trainNetwork } from '../../src/pipeline/train.js';
-import { convergence } from '../../src/plasticity/vdsp.js';
+import { convergence } from '../../src/plasticity/convergence.js';
 import { SeededRandom } from '../../src/util/random.js';
 
 const mnist = loadMnist();

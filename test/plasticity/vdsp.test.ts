@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { convergence, nextLearningRate, vdspWeight, type VdspRule } from '../../src/plasticity/vdsp.js';
+import { convergence } from '../../src/plasticity/convergence.js';
+import { nextLearningRate, vdspWeight, type VdspRule } from '../../src/plasticity/vdsp.js';
 
 const rule64: VdspRule = { restV: 0, thresholdV: 10, weightMin: 0, weightMax: 1, potentiationFactor: 1, depressionFactor: 2, precision: 'float64' };
 const rule32: VdspRule = { ...rule64, precision: 'float32' };

@@ -13,7 +13,7 @@ import { Engine } from '../../src/events/engine.js';
 import { BIN_END, SPIKE } from '../../src/events/queue.js';
 import { ConvLayer } from '../../src/neurons/conv.js';
 import { InputPotential } from '../../src/neurons/encoder.js';
-import type { ResolvedConvLayer, ResolvedNetwork, ResolvedPoolLayer } from '../../src/neurons/network.js';
+import type { ConvLayerOptions, ResolvedConvLayer, ResolvedNetwork, ResolvedPoolLayer } from '../../src/neurons/network.js';
 import { resolveNetwork } from '../../src/neurons/network.js';
 import { WorkerPool } from '../../src/pipeline/workers.js';
 import { extractFeatures, featureCount } from '../../src/pipeline/extract.js';
@@ -21,7 +21,10 @@ import { networkOptionsOf } from '../../src/neurons/network.js';
 import { sameFeatures } from '../../src/readout/features.js';
 import { denseSample } from '../../src/reference/dense.js';
 import { SeededRandom } from '../../src/util/random.js';
-import { vdspWeight } from '../../src/plasticity/vdsp.js';
+import { vdspWeight, type ResolvedVdspOptions } from '../../src/plasticity/vdsp.js';
+import type { ResolvedStdpOptions } from '../../src/plasticity/stdp.js';
+import type { LearningOptions, ResolvedLearning } from '../../src/plasticity/rules.js';
+import { denseLearning } from '../../src/reference/dense.js';
 import { fittedLayers, networkCase, networkDraw } from '../arbitraries.js';
 import { spikeTimesOf } from '../helpers.js';
 
@@ -54,6 +57,32 @@ function cumulativePotential(spec: ResolvedConvLayer, weights: Float64Array, pre
     v += f32 ? Math.fround(sum) : sum;
   }
   return v;
+}
+
+/** The learning rate of a rule after `applications`, from its options: doubled every interval, capped. */
+function scheduledRate(learning: ResolvedLearning, applications: number): number {
+  switch (learning.rule) {
+    case 'vdsp': {
+      const doublings = learning.adaptiveLearningRate ? Math.floor(applications / learning.learningRateInterval) : 0;
+      return Math.min(learning.learningRateMax, learning.learningRate * 2 ** doublings);
+    }
+    case 'stdp': {
+      const doublings = learning.adaptiveRate ? Math.floor(applications / learning.rateInterval) : 0;
+      return Math.min(learning.potentiationRateMax, learning.potentiationRate * 2 ** doublings);
+    }
+    default: {
+      const _exhaustive: never = learning;
+      return _exhaustive;
+    }
+  }
+}
+
+/** The network with the first conv layer's learning replaced by `learning`. */
+function withFirstLearning(net: ResolvedNetwork, learning: LearningOptions): ResolvedNetwork {
+  const options = networkOptionsOf(net);
+  const at = options.layers!.findIndex((l) => l.kind === 'conv');
+  options.layers![at] = { ...(options.layers![at] as ConvLayerOptions), learning };
+  return resolveNetwork(options);
 }
 
 function convIndices(net: ResolvedNetwork): number[] {
@@ -200,7 +229,7 @@ describe('single-spike invariants (fast-check)', () => {
         const engine = new Engine(net, { weights });
         const conv = engine.layer(learnLayer) as ConvLayer;
         const denseWeights = weights.map((w) => Float64Array.from(w));
-        const state = { layer: learnLayer, learningRate: conv.spec.learningRate, applications: 0 };
+        const state = denseLearning(net, learnLayer);
         let winnersSoFar = 0;
         for (const input of inputs) {
           engine.runSample(input, { learnLayer, lastLayer: learnLayer });
@@ -212,12 +241,11 @@ describe('single-spike invariants (fast-check)', () => {
           const winners = Array.from(conv.winners.neuron.subarray(0, conv.winners.count), (f, s) => [conv.winners.time[s], Math.floor(f / (H * W)), Math.floor((f % (H * W)) / W), f % W]);
           expect(winners).toEqual(dense.winners);
           expect(Array.from(conv.weights)).toEqual(Array.from(denseWeights[convs.indexOf(learnLayer)]));
-          // the reference shares the schedule's pure function, so check the schedule itself:
-          // one application per winner, η doubled at every multiple of the interval, capped
-          const spec = conv.spec;
-          expect(conv.learning.applications).toBe(state.applications);
-          const doublings = spec.adaptiveLearningRate ? Math.floor(conv.learning.applications / spec.learningRateInterval) : 0;
-          expect(conv.learning.learningRate).toBe(Math.min(spec.learningRateMax, spec.learningRate * 2 ** doublings));
+          // the reference shares the rule's code, so check the schedule itself: one application
+          // per winner, the rate (VDSP's η, STDP's a⁺) doubled at every multiple of the interval, capped
+          expect(conv.learning.applications).toBe(state.rule.applications);
+          expect(conv.learning.learningRate).toBe(state.rule.learningRate);
+          expect(conv.learning.learningRate).toBe(scheduledRate(conv.spec.learning, conv.learning.applications));
         }
       }),
       { seed: 105, numRuns: RUNS },
@@ -226,10 +254,14 @@ describe('single-spike invariants (fast-check)', () => {
 
   it('keeps every weight within [w_min, w_max] after any sequence of training samples', () => {
     fc.assert(
-      fc.property(networkCase, fc.constantFrom(0.1, 0.5, 1, 3), fc.constantFrom(1, 5, 20), ({ net, weights, inputs }, eta, aPot) => {
+      fc.property(networkCase, fc.constantFrom(0.1, 0.5, 1, 3), fc.constantFrom(1, 5, 20), fc.constantFrom('vdsp' as const, 'stdp' as const), ({ net, weights, inputs }, eta, aPot, rule) => {
         // large learning rates and factors to provoke overshoots that only the clip catches
         const options = networkOptionsOf(net);
-        options.layers = options.layers!.map((l) => (l.kind === 'conv' ? { ...l, learningRate: eta, learningRateMax: eta, potentiationFactor: aPot, depressionFactor: 2 * aPot } : l));
+        const learning: LearningOptions =
+          rule === 'vdsp'
+            ? { rule, learningRate: eta, learningRateMax: eta, potentiationFactor: aPot, depressionFactor: 2 * aPot }
+            : { rule, potentiationRate: eta * aPot, depressionRate: -2 * eta * aPot, potentiationRateMax: eta * aPot };
+        options.layers = options.layers!.map((l) => (l.kind === 'conv' ? { ...l, learning } : l));
         const engine = new Engine((net = resolveNet(options)), { weights });
         for (const li of convIndices(net)) {
           const conv = engine.layer(li) as ConvLayer;
@@ -251,10 +283,13 @@ describe('single-spike invariants (fast-check)', () => {
   // authors' rule potentiates there instead; the property states the sign exactly.
   it('VDSP potentiates only synapses whose input fired at or before the winner, depresses only the others (while a_dep ≥ p/θ), and leaves the bounds alone', () => {
     fc.assert(
-      fc.property(networkCase, ({ net, weights, inputs }) => {
+      fc.property(networkCase, ({ net: drawn, weights, inputs }) => {
+        const drawnRule = (drawn.layers[1] as ResolvedConvLayer).learning.rule;
+        const net = drawnRule === 'vdsp' ? drawn : withFirstLearning(drawn, { rule: 'vdsp', learningRate: 0.1, learningRateInterval: 2 });
         const engine = new Engine(net, { weights });
         const conv = engine.hidden[0] as ConvLayer;
         const spec = conv.spec;
+        const learning = spec.learning as ResolvedVdspOptions;
         const taps = spec.inShape.channels * spec.kernelSize * spec.kernelSize;
         const { height: H, width: W } = spec.outShape;
         const { height: Hin, width: Win } = spec.inShape;
@@ -291,7 +326,7 @@ describe('single-spike invariants (fast-check)', () => {
               } else {
                 const inside = iy >= 0 && iy < Hin && ix >= 0 && ix < Win;
                 const p = inside ? potential.at(pre[iy * Win + ix], t) : net.restV;
-                if (spec.depressionFactor - p / spec.thresholdV >= 0) expect(delta).toBeLessThanOrEqual(0);
+                if (learning.depressionFactor - p / spec.thresholdV >= 0) expect(delta).toBeLessThanOrEqual(0);
                 else expect(delta).toBeGreaterThanOrEqual(0);
               }
             }
@@ -308,6 +343,53 @@ describe('single-spike invariants (fast-check)', () => {
         expect(vdspWeight(1, p, eta, rule)).toBe(1);
       }),
       { seed: 108 },
+    );
+  });
+
+  it('STDP potentiates exactly the synapses whose input spiked at or before the winner\'s bin, by a⁺·(w − w_min)(w_max − w), and depresses the others by a⁻·(…), a⁻ following a⁺', () => {
+    fc.assert(
+      fc.property(networkCase, fc.constantFrom(0.004, 0.05, 0.3), fc.constantFrom(-0.003, -0.1), fc.integer({ min: 1, max: 4 }), ({ net: drawn, weights, inputs }, aPlus, aMinus, rateInterval) => {
+        const net = withFirstLearning(drawn, { rule: 'stdp', potentiationRate: aPlus, depressionRate: aMinus, rateInterval });
+        const engine = new Engine(net, { weights });
+        const conv = engine.hidden[0] as ConvLayer;
+        const spec = conv.spec;
+        const options = spec.learning as ResolvedStdpOptions;
+        const taps = spec.inShape.channels * spec.kernelSize * spec.kernelSize;
+        const { height: H, width: W } = spec.outShape;
+        const { height: Hin, width: Win } = spec.inShape;
+        const k = spec.kernelSize;
+        for (const input of inputs) {
+          const expected = Float64Array.from(conv.weights);
+          const applicationsBefore = conv.learning.applications;
+          engine.runSample(input, { learnLayer: 1, lastLayer: 1 });
+          const pre = spikeTimesOf(engine, 0).times;
+          // replay the winners in the order applied, with the rate the schedule gives each
+          for (let s = 0; s < conv.winners.count; s++) {
+            const f = conv.winners.neuron[s];
+            const t = conv.winners.time[s];
+            const map = Math.floor(f / (H * W));
+            const y = Math.floor((f % (H * W)) / W);
+            const x = f % W;
+            const plus = scheduledRate(options, applicationsBefore + s);
+            const minus = plus * (options.depressionRate / options.potentiationRate);
+            for (let tap = 0; tap < taps; tap++) {
+              const dy = Math.floor(tap / k);
+              const dx = tap % k;
+              const iy = y * spec.stride + dy - spec.padding;
+              const ix = x * spec.stride + dx - spec.padding;
+              const fired = iy >= 0 && iy < Hin && ix >= 0 && ix < Win && pre[iy * Win + ix] >= 0 && pre[iy * Win + ix] <= t;
+              const i = map * taps + tap;
+              const w = expected[i];
+              const next = w + (fired ? plus : minus) * (w - spec.weightMin) * (spec.weightMax - w);
+              expected[i] = Math.min(spec.weightMax, Math.max(spec.weightMin, next));
+            }
+          }
+          expect(Array.from(conv.weights)).toEqual(Array.from(expected));
+          expect(conv.learning.applications).toBe(applicationsBefore + conv.winners.count);
+          expect(conv.learning.learningRate).toBe(scheduledRate(options, conv.learning.applications));
+        }
+      }),
+      { seed: 110, numRuns: RUNS },
     );
   });
 

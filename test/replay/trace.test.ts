@@ -13,7 +13,8 @@ describe('trace reader', () => {
     expect(trace.inference.length).toBe(200);
     expect(trace.finalWeights.length).toBe(3430);
     const conv = trace.network.layers[1];
-    expect(conv.kind === 'conv' && [conv.maps, conv.thresholdV, conv.winners, conv.learningRateInterval]).toEqual([70, 10, 7, 500]);
+    expect(conv.kind === 'conv' && [conv.maps, conv.thresholdV, conv.winners]).toEqual([70, 10, 7]);
+    expect(conv.kind === 'conv' && conv.learning).toMatchObject({ rule: 'vdsp', learningRate: 0.01, learningRateMax: 0.1, learningRateInterval: 500, depressionFactor: 2 });
   });
 
   const broken: [string, (t: any) => void, RegExp][] = [

@@ -20,6 +20,8 @@ const conv = (key: string, extra: object = {}) => (v: number) =>
   resolveNetwork({ inputHeight: 64, inputWidth: 64, layers: [{ kind: 'conv', ...extra, [key]: v }, { kind: 'pool', kernelSize: 1, stride: 1 }] } as NetworkOptions);
 const pool = (key: string, extra: object = {}) => (v: number) =>
   resolveNetwork({ inputHeight: 64, inputWidth: 64, layers: [{ kind: 'conv', kernelSize: 3, padding: 1 }, { kind: 'pool', ...extra, [key]: v }] } as NetworkOptions);
+const learn = (rule: string, key: string, extra: object = {}) => (v: number) =>
+  resolveNetwork({ layers: [{ kind: 'conv', learning: { rule, ...extra, [key]: v } }, { kind: 'pool' }] } as NetworkOptions);
 const net = (key: string) => (v: number) => resolveNetwork({ [key]: v } as NetworkOptions);
 const scenario = (build: (v: number) => object) => (v: number) => resolveScenario(build(v));
 
@@ -35,15 +37,20 @@ const rows: Row[] = [
   ['layers[0].stride', conv('stride', { kernelSize: 1, padding: 0 }), [1, 64], [0, 65]],
   ['layers[0].padding', conv('padding', { kernelSize: 5 }), [0, 4], [-1, 5]],
   ['layers[0].weightMax', conv('weightMax', { weightMin: 0 }), [above(0)], [0, -1]],
-  ['layers[0].learningRate', conv('learningRate', { learningRateMax: 1 }), [0], [-1e-9]],
-  ['layers[0].learningRateMax', conv('learningRateMax', { learningRate: 0.01 }), [0.01], [0.01 - 1e-9]],
   ['layers[0].thresholdV', conv('thresholdV'), [above(0)], [0, -1]],
   ['layers[0].weightInitSd', conv('weightInitSd'), [0], [-1e-9]],
   ['layers[0].winners', conv('winners'), [0], [-1]],
   ['layers[0].inhibitionRadius', conv('inhibitionRadius'), [0], [-1]],
-  ['layers[0].learningRateInterval', conv('learningRateInterval'), [1], [0]],
-  ['layers[0].potentiationFactor', conv('potentiationFactor'), [0], [-1e-9]],
-  ['layers[0].depressionFactor', conv('depressionFactor'), [0], [-1e-9]],
+  // the learning rules, under a conv layer's `learning`
+  ['layers[0].learning.learningRate', learn('vdsp', 'learningRate', { learningRateMax: 1 }), [0], [-1e-9]],
+  ['layers[0].learning.learningRateMax', learn('vdsp', 'learningRateMax', { learningRate: 0.01 }), [0.01], [0.01 - 1e-9]],
+  ['layers[0].learning.learningRateInterval', learn('vdsp', 'learningRateInterval'), [1], [0]],
+  ['layers[0].learning.potentiationFactor', learn('vdsp', 'potentiationFactor'), [0], [-1e-9]],
+  ['layers[0].learning.depressionFactor', learn('vdsp', 'depressionFactor'), [0], [-1e-9]],
+  ['layers[0].learning.potentiationRate', learn('stdp', 'potentiationRate', { potentiationRateMax: 1 }), [above(0)], [0, -1]],
+  ['layers[0].learning.depressionRate', learn('stdp', 'depressionRate'), [-Number.MIN_VALUE, -1], [0, 1e-9]],
+  ['layers[0].learning.potentiationRateMax', learn('stdp', 'potentiationRateMax', { potentiationRate: 0.004 }), [0.004], [0.004 - 1e-9]],
+  ['layers[0].learning.rateInterval', learn('stdp', 'rateInterval'), [1], [0]],
   // a pool layer
   ['layers[1].kernelSize', pool('kernelSize', { padding: 0, stride: 1 }), [1, 64], [0, 65]],
   ['layers[1].stride', pool('stride', { kernelSize: 1, padding: 0 }), [1, 64], [0, 65]],
