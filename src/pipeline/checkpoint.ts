@@ -21,9 +21,12 @@ import { isPlainObject } from '../util/validate.js';
 
 export const CHECKPOINT_FORMAT = 'evspike-checkpoint';
 /** The version this evspike writes. */
-export const CHECKPOINT_VERSION = 2;
-/** The versions this evspike reads: 1 kept each feature set in one file, 2 in parts. */
-export const CHECKPOINT_VERSIONS_READ: readonly number[] = [1, 2];
+export const CHECKPOINT_VERSION = 3;
+/**
+ * The versions this evspike reads: 1 kept each feature set in one file, 2 in parts; both kept
+ * VDSP's parameters on the conv layer itself, 3 under its `learning` option.
+ */
+export const CHECKPOINT_VERSIONS_READ: readonly number[] = [1, 2, 3];
 const FEATURES_MAGIC = 0x46535645; // "EVSF" little-endian
 
 /** One conv layer's learned state. */
@@ -151,7 +154,24 @@ function upgradeFromVersion1(payload: CheckpointPayload): void {
     const upgrade = (p: CheckpointFeaturePart | undefined): CheckpointFeatures | undefined => (p === undefined ? undefined : { rows: p.rows, parts: [p] });
     payload.features = { train: upgrade(old.train), test: upgrade(old.test) };
   }
-  payload.version = CHECKPOINT_VERSION;
+  payload.version = 2;
+}
+
+/** VDSP's parameters used to sit on the conv layer itself: move them under `learning`. */
+function upgradeFromVersion2(payload: CheckpointPayload): void {
+  const layers = payload.scenario?.network?.layers as Record<string, unknown>[] | undefined;
+  for (const layer of layers ?? []) {
+    if (layer.kind !== 'conv' || layer.learning !== undefined) continue;
+    const learning: Record<string, unknown> = { rule: 'vdsp' };
+    for (const key of ['learningRate', 'learningRateMax', 'adaptiveLearningRate', 'learningRateInterval', 'potentiationFactor', 'depressionFactor']) {
+      if (key in layer) {
+        learning[key] = layer[key];
+        delete layer[key];
+      }
+    }
+    layer.learning = learning;
+  }
+  payload.version = 3;
 }
 
 /** A loaded, verified checkpoint. */
@@ -185,6 +205,7 @@ export function readCheckpoint(dir: string): Checkpoint {
     throw new EvspikeError(`${path}: checksum mismatch: the checkpoint is corrupt (edited or damaged)`);
   }
   if (payload.version === 1) upgradeFromVersion1(payload);
+  if (payload.version === 2) upgradeFromVersion2(payload);
   let scenario: ResolvedScenario;
   try {
     scenario = resolveScenario(payload.scenario, `${path}: scenario`);

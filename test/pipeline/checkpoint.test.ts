@@ -47,16 +47,39 @@ describe('checkpoint files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'evspike-version-'));
     writeCheckpoint(dir, payload(0.5));
     expect(readCheckpoint(dir).payload.version).toBe(CHECKPOINT_VERSION);
-    for (const version of [0, 3, 99, '2']) {
+    for (const version of [0, 4, 99, '2']) {
       writeSigned(join(dir, 'checkpoint.json'), { ...payload(0.5), version });
-      expect(() => readCheckpoint(dir)).toThrow(new RegExp(`checkpoint format version ${JSON.stringify(version)}, this evspike reads versions 1 and 2`));
+      expect(() => readCheckpoint(dir)).toThrow(new RegExp(`checkpoint format version ${JSON.stringify(version)}, this evspike reads versions 1 and 2 and 3`));
     }
   });
 
-  it('reads a version 1 checkpoint (one file per feature set) as one part', () => {
+  /** A payload as versions 1 and 2 wrote it: VDSP's parameters on the conv layer. */
+  function flatVdsp(p: CheckpointPayload): CheckpointPayload {
+    const old = structuredClone(p);
+    old.scenario.network!.layers = old.scenario.network!.layers!.map((l) => {
+      if (l.kind !== 'conv') return l;
+      const { learning, ...rest } = l;
+      const { rule: _r, ...flat } = learning as unknown as Record<string, unknown>;
+      return { ...rest, ...flat } as never;
+    });
+    return old;
+  }
+
+  it('reads a version 1 checkpoint (one file per feature set as one part, VDSP under learning)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'evspike-v1-'));
-    writeSigned(join(dir, 'checkpoint.json'), { ...payload(0.5), version: 1, features: { test: { file: 'features-test.bin', sha256: 'ab', rows: 10 } } });
-    expect(readCheckpoint(dir).payload.features?.test).toEqual({ rows: 10, parts: [{ file: 'features-test.bin', sha256: 'ab', rows: 10 }] });
+    writeSigned(join(dir, 'checkpoint.json'), { ...flatVdsp(payload(0.5)), version: 1, features: { test: { file: 'features-test.bin', sha256: 'ab', rows: 10 } } });
+    const cp = readCheckpoint(dir);
+    expect(cp.payload.features?.test).toEqual({ rows: 10, parts: [{ file: 'features-test.bin', sha256: 'ab', rows: 10 }] });
+    expect(cp.scenario).toEqual(loadScenario('mnist-quick'));
+  });
+
+  it('reads a version 2 checkpoint, moving VDSP parameters under learning', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evspike-v2-'));
+    const old = flatVdsp(payload(0.5));
+    expect(JSON.stringify(old.scenario)).toMatch(/"depressionFactor":2/);
+    expect(JSON.stringify(old.scenario)).not.toMatch(/"learning"/);
+    writeSigned(join(dir, 'checkpoint.json'), { ...old, version: 2 });
+    expect(readCheckpoint(dir).scenario).toEqual(loadScenario('mnist-quick'));
   });
 
   it('keeps the previous checkpoint intact when a write fails partway', () => {
