@@ -49,6 +49,42 @@ export class TraceFormatError extends EvspikeError {
   }
 }
 
+/** A checkpoint folder or file is missing, corrupt, foreign, of another version or mismatched. */
+export class CheckpointError extends EvspikeError {
+  constructor(
+    /** The checkpoint folder or file. */
+    readonly path: string,
+    /** What is wrong, as a phrase. */
+    readonly problem: string,
+  ) {
+    super(`${path}: ${problem}`);
+  }
+}
+
+/** A model file (or a model description) is unreadable, foreign or does not describe a valid network. */
+export class ModelFileError extends EvspikeError {
+  constructor(
+    /** The field of the description or file at fault (`file` for the file as a whole). */
+    readonly field: string,
+    readonly value: unknown,
+    readonly expected: string,
+    /** The model file, when one was read. */
+    readonly file?: string,
+  ) {
+    super(`${file === undefined ? '' : `${file}: `}${field}: expected ${expected}, got ${describeValue(value)}`);
+  }
+}
+
+/** The integration kernel asked for cannot run here (WebAssembly SIMD missing). */
+export class KernelUnavailableError extends EvspikeError {
+  constructor(
+    readonly kernel: string,
+    readonly reason: string,
+  ) {
+    super(`kernel ${JSON.stringify(kernel)} is not available here: ${reason}; use --kernel js or auto`);
+  }
+}
+
 /**
  * Work stopped because its abort signal fired (Ctrl-C, SIGTERM, or a caller's AbortController).
  * What was saved before stays saved; `reason` is the signal's reason (for example `'SIGINT'`).

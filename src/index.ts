@@ -64,7 +64,8 @@ export { runExperiment, sampleFigures, type RunOptions, type RunResult, type Pha
 export { readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointPayload } from './pipeline/checkpoint.js';
 export { WorkerPool } from './pipeline/workers.js';
 export { networkOptionsOf } from './neurons/network.js';
-export { describeModel, describeCheckpoint, type ModelDescription, type LayerNode, type SsifConvNode, type SingleSpikePoolNode, type LinearReadoutNode } from './export/model.js';
+export { describeModel, descriptionNetwork, descriptionWeights, engineFromDescription, type ModelDescription, type LayerNode, type SsifConvNode, type SingleSpikePoolNode, type LinearReadoutNode } from './export/model.js';
+export { describeCheckpoint, compareOnnxWithSimulator, type OnnxComparison, type OnnxComparisonOptions } from './pipeline/onnx.js';
 export { buildOnnxModel, splitWeights, ONNX_OPSET, ONNX_IR_VERSION, type ModelInput, type EvspikeModelMetadata } from './export/onnx.js';
 export { readOnnxModel, type LoadedOnnxModel } from './export/read.js';
 export { openSession, runBatch, CUDA_INSTALL_HINT, type Device, type OpenedSession, type OnnxBatchResult } from './export/session.js';

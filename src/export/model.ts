@@ -1,39 +1,19 @@
 /**
- * A small typed description of a trained network, the one thing every exporter reads (the
- * NIR habit: one plain node per layer kind, in order). It is built from the network
- * description and the learned weights, not from the simulator's internals.
+ * A small typed description of a trained network, the one thing every exporter reads and
+ * every model file gives back (the NIR habit: one plain node per layer kind, in order, each
+ * kind defining its node in the registry of layer kinds). It is built from the network and the
+ * learned weights, not from the simulator's internals, and it holds everything needed to
+ * build the same network again: {@link engineFromDescription}.
  */
-import { EvspikeError } from '../errors.js';
-import type { ResolvedNetwork } from '../neurons/network.js';
-import type { Checkpoint } from '../pipeline/checkpoint.js';
+import { ModelFileError } from '../errors.js';
+import { Engine, type EngineOptions } from '../events/engine.js';
+import { kindOf, kindOfNode, type LayerNode } from '../neurons/kinds/index.js';
+import { resolveNetwork, type LayerOptions, type ResolvedHiddenLayer, type ResolvedNetwork } from '../neurons/network.js';
+import { neuronCount } from '../neurons/shape.js';
 
-/** Single-spike integrate-and-fire convolution with per-position lateral inhibition (SPEC §3). */
-export interface SsifConvNode {
-  readonly kind: 'ssif-conv';
-  readonly maps: number;
-  readonly inChannels: number;
-  readonly kernelSize: number;
-  readonly stride: number;
-  readonly padding: number;
-  readonly thresholdV: number;
-  readonly precision: 'float32' | 'float64';
-  /** maps × inChannels × k × k, float64. */
-  readonly weights: Float64Array;
-  readonly inShape: readonly [number, number, number];
-  readonly outShape: readonly [number, number, number];
-}
-
-/** Single-spike max pooling per map (SPEC §5). */
-export interface SingleSpikePoolNode {
-  readonly kind: 'single-spike-pool';
-  readonly kernelSize: number;
-  readonly stride: number;
-  readonly padding: number;
-  readonly inShape: readonly [number, number, number];
-  readonly outShape: readonly [number, number, number];
-}
-
-export type LayerNode = SsifConvNode | SingleSpikePoolNode;
+export type { LayerNode } from '../neurons/kinds/index.js';
+export type { SsifConvNode } from '../neurons/kinds/conv.js';
+export type { SingleSpikePoolNode } from '../neurons/kinds/pool.js';
 
 /** One-vs-rest linear readout: score_c = b_c + Σ_j w_cj x_j, label = arg-max (first on ties). */
 export interface LinearReadoutNode {
@@ -47,6 +27,7 @@ export interface LinearReadoutNode {
 export interface ModelDescription {
   readonly timeBins: number;
   readonly restV: number;
+  readonly resetV: number;
   /** Input image height and width (one channel). */
   readonly height: number;
   readonly width: number;
@@ -54,44 +35,25 @@ export interface ModelDescription {
   readonly readout: LinearReadoutNode;
 }
 
-const shapeOf = (s: { channels: number; height: number; width: number }): [number, number, number] => [s.channels, s.height, s.width];
-
-/** Describe a network with its conv weights (network order) and its readout. */
-export function describeModel(net: ResolvedNetwork, convWeights: readonly ArrayLike<number>[], readout: Omit<LinearReadoutNode, 'kind'>): ModelDescription {
-  const layers: LayerNode[] = [];
-  let ci = 0;
-  for (const l of net.layers.slice(1)) {
-    if (l.kind === 'conv') {
-      const w = convWeights[ci++];
-      const n = l.maps * l.inShape.channels * l.kernelSize * l.kernelSize;
-      if (w === undefined || w.length !== n) throw new EvspikeError(`conv layer ${l.index}: ${w?.length ?? 0} weights, expected ${n}`);
-      layers.push({
-        kind: 'ssif-conv',
-        maps: l.maps,
-        inChannels: l.inShape.channels,
-        kernelSize: l.kernelSize,
-        stride: l.stride,
-        padding: l.padding,
-        thresholdV: l.thresholdV,
-        precision: l.precision,
-        weights: Float64Array.from(w),
-        inShape: shapeOf(l.inShape),
-        outShape: shapeOf(l.outShape),
-      });
-    } else if (l.kind === 'pool') {
-      layers.push({ kind: 'single-spike-pool', kernelSize: l.kernelSize, stride: l.stride, padding: l.padding, inShape: shapeOf(l.inShape), outShape: shapeOf(l.outShape) });
-    }
-  }
+/** Describe a network with the weights of its layers with weights (network order) and its readout. */
+export function describeModel(net: ResolvedNetwork, weights: readonly ArrayLike<number>[], readout: Omit<LinearReadoutNode, 'kind'>): ModelDescription {
+  let wi = 0;
+  const layers = (net.layers.slice(1) as ResolvedHiddenLayer[]).map((l) => {
+    const kind = kindOf(l);
+    const w = kind.weightCount(l) > 0 ? weights[wi++] : undefined;
+    return kind.describe(l, w === undefined ? undefined : Float64Array.from(w)) as LayerNode;
+  });
   const last = net.layers[net.layers.length - 1].outShape;
-  const features = last.channels * last.height * last.width;
-  if (readout.features !== features) throw new EvspikeError(`readout of ${readout.features} features for a network with ${features} outputs`);
+  const features = neuronCount(last);
+  if (readout.features !== features) throw new ModelFileError('readout.features', readout.features, `the ${features} outputs of the network`);
   if (readout.weights.length !== readout.classes.length * (features + 1)) {
-    throw new EvspikeError(`readout has ${readout.weights.length} weights for ${readout.classes.length} classes of ${features} features`);
+    throw new ModelFileError('readout.weights', readout.weights.length, `${readout.classes.length} classes × ${features + 1} weights`);
   }
   const input = net.layers[0].outShape;
   return {
     timeBins: net.timeBins,
     restV: net.restV,
+    resetV: net.resetV,
     height: input.height,
     width: input.width,
     layers,
@@ -99,15 +61,26 @@ export function describeModel(net: ResolvedNetwork, convWeights: readonly ArrayL
   };
 }
 
-/** Describe the trained network of a complete checkpoint. */
-export function describeCheckpoint(cp: Checkpoint): ModelDescription {
-  const r = cp.payload.readout;
-  if (r === undefined || cp.payload.phase !== 'complete') {
-    throw new EvspikeError(`${cp.dir}: the checkpoint has no readout yet (phase ${cp.payload.phase}); finish it with run --resume ${cp.dir}`);
+/** The network a description describes (resolved again, so it is checked like any options). */
+export function descriptionNetwork(desc: ModelDescription): ResolvedNetwork {
+  const layers = desc.layers.map((node, i) => {
+    const kind = kindOfNode(node.kind);
+    if (kind === undefined) throw new ModelFileError(`layers[${i}].kind`, node.kind, 'a known node kind');
+    return kind.fromNode(node) as LayerOptions;
+  });
+  try {
+    return resolveNetwork({ timeBins: desc.timeBins, inputHeight: desc.height, inputWidth: desc.width, restV: desc.restV, resetV: desc.resetV, layers });
+  } catch (e) {
+    throw new ModelFileError('description', (e as Error).message, 'a valid network');
   }
-  return describeModel(
-    cp.scenario.network,
-    cp.payload.layers.map((l) => l.weights),
-    { classes: r.classes, features: r.features, weights: Float64Array.from(r.weights) },
-  );
+}
+
+/** The weights of the description's layers with weights, in order. */
+export function descriptionWeights(desc: ModelDescription): Float64Array[] {
+  return desc.layers.flatMap((node) => ('weights' in node ? [node.weights] : []));
+}
+
+/** An engine that simulates the described network with its weights. */
+export function engineFromDescription(desc: ModelDescription, options: Omit<EngineOptions, 'weights' | 'random'> = {}): Engine {
+  return new Engine(descriptionNetwork(desc), { ...options, weights: descriptionWeights(desc) });
 }

@@ -20,21 +20,23 @@
  */
 import onnxProto from 'onnx-proto/dist/onnx.js';
 import { EvspikeError } from '../errors.js';
-import type { NetworkOptions } from '../neurons/network.js';
 import type { LayerNode, ModelDescription, SsifConvNode } from './model.js';
 
 /**
- * What evspike records in the model's metadata (key `evspike`): enough to rebuild the same
- * network in the simulator from the file alone, for agreement checks.
+ * What evspike records in the model's metadata (key `evspike`): the model description itself,
+ * its weight arrays replaced by the names of the graph's initializers that hold them, so that
+ * the file alone gives the description back (and with it the same network in the simulator).
  */
 export interface EvspikeModelMetadata {
   format: 'evspike-onnx';
-  version: 1;
+  version: 2;
   input: ModelInput;
-  /** The complete network options, or null when exported from a bare description. */
-  network: NetworkOptions | null;
-  timeBins: number;
-  /** Per conv layer (index in the description's layers), the initializers of W_hi and W_lo. */
+  /** The description without its weights (each layer's `weights` is omitted, the readout's too). */
+  description: Omit<ModelDescription, 'layers' | 'readout'> & {
+    layers: Record<string, unknown>[];
+    readout: { kind: 'linear-readout'; classes: number[]; features: number };
+  };
+  /** Per layer with weights (index in the description's layers), the initializers of W_hi and W_lo. */
   conv: { layer: number; hi: string; lo: string }[];
   readout: { weights: string; bias: string; classes: string };
 }
@@ -213,7 +215,7 @@ function poolStep(g: GraphBuilder, node: LayerNode & { kind: 'single-spike-pool'
  * @param input `images` (uint8 [N, H, W]; the graph encodes them) or `spikes` (int32 spike
  *   bins [N, H·W], −1 for none)
  */
-export function buildOnnxModel(desc: ModelDescription, input: ModelInput = 'images', network?: NetworkOptions): Uint8Array {
+export function buildOnnxModel(desc: ModelDescription, input: ModelInput = 'images'): Uint8Array {
   for (const l of desc.layers) {
     if (l.kind === 'ssif-conv' && l.precision !== 'float32') {
       throw new EvspikeError(`ONNX export reproduces float32 integration; this network's conv layer integrates in ${l.precision}`);
@@ -274,12 +276,16 @@ export function buildOnnxModel(desc: ModelDescription, input: ModelInput = 'imag
   g.nodes.push({ opType: 'Cast', input: [scoresD], output: ['scores'], name: 'out_scores', attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DT.FLOAT }] });
   g.nodes.push({ opType: 'Gather', input: [classes, classIndex], output: ['label'], name: 'out_label', attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] });
 
+  const { layers: nodes, readout: readoutNode, ...network } = desc;
   const metadata: EvspikeModelMetadata = {
     format: 'evspike-onnx',
-    version: 1,
+    version: 2,
     input,
-    network: network ?? null,
-    timeBins: desc.timeBins,
+    description: {
+      ...network,
+      layers: nodes.map((node) => Object.fromEntries(Object.entries(node).filter(([key]) => key !== 'weights'))),
+      readout: { kind: 'linear-readout', classes: [...readoutNode.classes], features: readoutNode.features },
+    },
     conv: states.flatMap((st, i) => (desc.layers[i].kind === 'ssif-conv' ? [{ layer: i, hi: (st as ConvState).hi, lo: (st as ConvState).lo }] : [])),
     readout: { weights: 'readout_w', bias: 'readout_b', classes: 'classes' },
   };

@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { Engine } from '../../src/events/engine.js';
-import { describeModel } from '../../src/export/model.js';
+import { describeModel, descriptionNetwork, engineFromDescription, type SsifConvNode } from '../../src/export/model.js';
+import { describeCheckpoint } from '../../src/pipeline/onnx.js';
 import { buildOnnxModel, splitWeights } from '../../src/export/onnx.js';
 import { readOnnxModel } from '../../src/export/read.js';
 import { openSession, runBatch } from '../../src/export/session.js';
@@ -64,7 +65,7 @@ describe('ONNX export against the event-driven simulator on random networks', ()
           const net = resolveNetwork(options);
           const last = net.layers[net.layers.length - 1].outShape;
           const desc = describeModel(net, weights, randomReadout(neuronCount(last), seed));
-          const { session } = await openSession(buildOnnxModel(desc, input, networkOptionsOf(net)), 'cpu');
+          const { session } = await openSession(buildOnnxModel(desc, input), 'cpu');
           const { height, width } = net.layers[0].outShape;
           const hw = height * width;
           const random = new SeededRandom(seed);
@@ -123,25 +124,33 @@ describe('ONNX export of the trained quick-scenario network', () => {
     });
   }
 
-  it('rebuilds the same network and readout from the model file alone', () => {
+  it('gives back the model description from the file alone, and one function builds the same network from it', () => {
     const model = readOnnxModel(join(dir, 'model-images.onnx'));
     const cp = readCheckpoint(join(dir, 'cp'));
+    const desc = model.description;
+    const written = describeCheckpoint(cp);
+    // the description, node for node: everything but the weights' float32 rounding
+    expect(desc.layers.map((n) => n.kind)).toEqual(['ssif-conv', 'single-spike-pool']);
+    const { weights: readWeights, ...readConv } = desc.layers[0] as SsifConvNode;
+    const { weights: savedWeights, ...savedConv } = written.layers[0] as SsifConvNode;
+    expect(readConv).toEqual(savedConv);
+    expect(readConv.learning).toEqual({ rule: 'vdsp', learningRate: 0.01, learningRateMax: 0.1, adaptiveLearningRate: true, learningRateInterval: 500, potentiationFactor: 1, depressionFactor: 2 });
+    expect(desc.layers[1]).toEqual(written.layers[1]);
+    expect([desc.timeBins, desc.restV, desc.resetV, desc.height, desc.width]).toEqual([15, 0, -1, 28, 28]);
     // the network configuration, value for value
-    expect(networkOptionsOf(model.network)).toEqual(cp.scenario.networkOptions);
+    expect(networkOptionsOf(descriptionNetwork(desc))).toEqual(cp.scenario.networkOptions);
     // the weights as the simulator integrates them (float32), every one
-    const saved = cp.payload.layers[0].weights;
-    expect(model.convWeights[0]).toHaveLength(saved.length);
-    expect(Array.from(model.convWeights[0])).toEqual(saved.map((w) => Math.fround(w)));
+    expect(Array.from(readWeights)).toEqual(Array.from(savedWeights, (w) => Math.fround(w)));
     // the readout: classes, and every weight and bias (float64 in the graph, so exact)
     const r = cp.payload.readout!;
-    expect(model.readout.classes).toEqual(r.classes);
-    expect(model.readout.features).toBe(r.features);
-    expect(Array.from(model.readout.weights)).toEqual(r.weights);
+    expect(desc.readout.classes).toEqual(r.classes);
+    expect(desc.readout.features).toBe(r.features);
+    expect(Array.from(desc.readout.weights)).toEqual(r.weights);
     // and so the same features and labels as the checkpoint's own network
-    const rebuilt = extractFeatures(new Engine(model.network, { weights: model.convWeights }), mnist.test, 0, 50);
+    const rebuilt = extractFeatures(engineFromDescription(desc), mnist.test, 0, 50);
     const original = extractFeatures(new Engine(cp.scenario.network, { weights: cp.payload.layers.map((l) => l.weights) }), mnist.test, 0, 50);
     expect(sameFeatures(rebuilt.features, original.features)).toBe(true);
-    expect(Array.from(predictLabels(model.readout, rebuilt.features))).toEqual(Array.from(predictLabels({ ...r, weights: Float64Array.from(r.weights) }, original.features)));
+    expect(Array.from(predictLabels(desc.readout, rebuilt.features))).toEqual(Array.from(predictLabels({ ...r, weights: Float64Array.from(r.weights) }, original.features)));
   });
 
   it('explains what is wrong with a bad checkpoint, output path, model file or device', async () => {
@@ -152,8 +161,8 @@ describe('ONNX export of the trained quick-scenario network', () => {
     expect(unwritable.err).toMatch(/cannot write: folder .*dir does not exist/);
     const junk = join(dir, 'junk.onnx');
     writeFileSync(junk, 'this is not protobuf');
-    expect((await cli('infer', '--model', junk)).err).toMatch(/junk\.onnx: not an ONNX model|not an evspike model/);
-    expect((await cli('infer', '--model', join(dir, 'missing.onnx'))).err).toMatch(/missing\.onnx: cannot read model: no such file/);
+    expect((await cli('infer', '--model', junk)).err).toMatch(/junk\.onnx: (file: expected an ONNX model|metadata: expected the evspike metadata)/);
+    expect((await cli('infer', '--model', join(dir, 'missing.onnx'))).err).toMatch(/missing\.onnx: file: expected a readable model file, got "no such file"/);
     expect((await cli('infer', '--model', join(dir, 'model-images.onnx'), '--device', 'tpu')).err).toMatch(/--device: expected one of "cpu", "cuda", "auto"/);
     expect((await cli('infer', '--model', join(dir, 'model-images.onnx'), '--batch', '0')).err).toMatch(/--batch: expected an integer ≥ 1/);
   });
