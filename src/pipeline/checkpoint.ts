@@ -11,8 +11,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { EvspikeError } from '../errors.js';
-import { convLayers } from '../neurons/network.js';
+import { CheckpointError } from '../errors.js';
+import { kindOf } from '../neurons/kinds/index.js';
+import { trainableLayers } from '../neurons/network.js';
 import { concatFeatures, type SparseFeatures } from '../readout/features.js';
 import type { ReadoutKind, ScenarioOptions } from './scenario.js';
 import { resolveScenario, type ResolvedScenario } from './scenario.js';
@@ -90,9 +91,9 @@ function ensureDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
-    throw new EvspikeError(`${dir}: cannot create checkpoint folder: ${(e as Error).message}`);
+    throw new CheckpointError(dir, `cannot create checkpoint folder: ${(e as Error).message}`);
   }
-  if (!statSync(dir).isDirectory()) throw new EvspikeError(`${dir}: is not a folder`);
+  if (!statSync(dir).isDirectory()) throw new CheckpointError(dir, `is not a folder`);
 }
 
 /** Write `checkpoint.json` into `dir` (created if needed), atomically. */
@@ -119,7 +120,7 @@ export function writeFeatures(dir: string, name: string, f: SparseFeatures): Che
 export function readFeatureSet(dir: string, record: CheckpointFeatures, cols: number): SparseFeatures {
   const parts = record.parts.map((p) => readFeatures(dir, p));
   const wrong = parts.find((p) => p.cols !== cols);
-  if (wrong !== undefined) throw new EvspikeError(`${dir}: mismatched checkpoint: features of ${wrong.cols} columns, the network has ${cols}`);
+  if (wrong !== undefined) throw new CheckpointError(dir, `mismatched checkpoint: features of ${wrong.cols} columns, the network has ${cols}`);
   return concatFeatures(parts, cols);
 }
 
@@ -130,15 +131,15 @@ export function readFeatures(dir: string, record: CheckpointFeaturePart): Sparse
   try {
     bytes = readFileSync(path);
   } catch {
-    throw new EvspikeError(`${path}: feature file of the checkpoint is missing`);
+    throw new CheckpointError(path, `feature file of the checkpoint is missing`);
   }
-  if (sha256(bytes) !== record.sha256) throw new EvspikeError(`${path}: checksum mismatch: the feature file is corrupt or truncated`);
+  if (sha256(bytes) !== record.sha256) throw new CheckpointError(path, `checksum mismatch: the feature file is corrupt or truncated`);
   const aligned = new Uint8Array(bytes.length);
   aligned.set(bytes);
   const header = new Int32Array(aligned.buffer, 0, 5);
   const [magic, version, rows, cols, nnz] = header;
-  if (magic !== FEATURES_MAGIC || version !== 1) throw new EvspikeError(`${path}: not an evspike feature file`);
-  if (rows !== record.rows || aligned.length !== 20 + 4 * (rows + 1) + 4 * nnz) throw new EvspikeError(`${path}: size does not match its header`);
+  if (magic !== FEATURES_MAGIC || version !== 1) throw new CheckpointError(path, `not an evspike feature file`);
+  if (rows !== record.rows || aligned.length !== 20 + 4 * (rows + 1) + 4 * nnz) throw new CheckpointError(path, `size does not match its header`);
   return {
     rows,
     cols,
@@ -184,43 +185,43 @@ export interface Checkpoint {
 /** Load and verify `dir/checkpoint.json`. */
 export function readCheckpoint(dir: string): Checkpoint {
   const path = join(dir, 'checkpoint.json');
-  if (!existsSync(dir)) throw new EvspikeError(`${dir}: checkpoint folder does not exist`);
-  if (!existsSync(path)) throw new EvspikeError(`${dir}: not a checkpoint (no checkpoint.json)`);
+  if (!existsSync(dir)) throw new CheckpointError(dir, `checkpoint folder does not exist`);
+  if (!existsSync(path)) throw new CheckpointError(dir, `not a checkpoint (no checkpoint.json)`);
   const text = readFileSync(path, 'utf8');
   let file: unknown;
   try {
     file = JSON.parse(text);
   } catch {
-    throw new EvspikeError(`${path}: truncated or not JSON`);
+    throw new CheckpointError(path, `truncated or not JSON`);
   }
   if (!isPlainObject(file) || typeof file.checksum !== 'string' || !isPlainObject(file.payload)) {
-    throw new EvspikeError(`${path}: not an evspike checkpoint (no checksum and payload)`);
+    throw new CheckpointError(path, `not an evspike checkpoint (no checksum and payload)`);
   }
   const payload = file.payload as unknown as CheckpointPayload;
-  if (payload.format !== CHECKPOINT_FORMAT) throw new EvspikeError(`${path}: not an evspike checkpoint (format ${JSON.stringify(payload.format)})`);
+  if (payload.format !== CHECKPOINT_FORMAT) throw new CheckpointError(path, `not an evspike checkpoint (format ${JSON.stringify(payload.format)})`);
   if (!CHECKPOINT_VERSIONS_READ.includes(payload.version)) {
-    throw new EvspikeError(`${path}: checkpoint format version ${JSON.stringify(payload.version)}, this evspike reads versions ${CHECKPOINT_VERSIONS_READ.join(' and ')}`);
+    throw new CheckpointError(path, `checkpoint format version ${JSON.stringify(payload.version)}, this evspike reads versions ${CHECKPOINT_VERSIONS_READ.join(' and ')}`);
   }
   if (file.checksum !== `sha256:${sha256(JSON.stringify(payload))}`) {
-    throw new EvspikeError(`${path}: checksum mismatch: the checkpoint is corrupt (edited or damaged)`);
+    throw new CheckpointError(path, `checksum mismatch: the checkpoint is corrupt (edited or damaged)`);
   }
   if (payload.version === 1) upgradeFromVersion1(payload);
   if (payload.version === 2) upgradeFromVersion2(payload);
   let scenario: ResolvedScenario;
   try {
-    scenario = resolveScenario(payload.scenario, `${path}: scenario`);
+    scenario = resolveScenario(payload.scenario, 'scenario');
   } catch (e) {
-    throw new EvspikeError(`${(e as Error).message}`);
+    throw new CheckpointError(path, (e as Error).message);
   }
-  const convs = convLayers(scenario.network);
-  if (!Array.isArray(payload.layers) || payload.layers.length !== convs.length) {
-    throw new EvspikeError(`${path}: mismatched checkpoint: ${payload.layers?.length} trained layers for ${convs.length} conv layers`);
+  const trainable = trainableLayers(scenario.network);
+  if (!Array.isArray(payload.layers) || payload.layers.length !== trainable.length) {
+    throw new CheckpointError(path, `mismatched checkpoint: ${payload.layers?.length} trained layers for ${trainable.length} layers with weights`);
   }
   payload.layers.forEach((l, i) => {
-    const spec = convs[i];
-    const n = spec.maps * spec.inShape.channels * spec.kernelSize * spec.kernelSize;
+    const spec = trainable[i];
+    const n = kindOf(spec).weightCount(spec);
     if (l.layer !== spec.index || !Array.isArray(l.weights) || l.weights.length !== n) {
-      throw new EvspikeError(`${path}: mismatched checkpoint: layer ${spec.index} needs ${n} weights, the checkpoint has ${l.weights?.length}`);
+      throw new CheckpointError(path, `mismatched checkpoint: layer ${spec.index} needs ${n} weights, the checkpoint has ${l.weights?.length}`);
     }
   });
   for (const which of ['train', 'test'] as const) {
@@ -231,12 +232,12 @@ export function readCheckpoint(dir: string): Checkpoint {
       Array.isArray(set.parts) &&
       set.parts.every((p) => typeof p.file === 'string' && /^[\w.-]+$/.test(p.file) && Number.isInteger(p.rows) && p.rows > 0) &&
       set.parts.reduce((n, p) => n + p.rows, 0) === set.rows;
-    if (!ok) throw new EvspikeError(`${path}: malformed checkpoint: features.${which} is not a list of feature files adding up to its rows`);
+    if (!ok) throw new CheckpointError(path, `malformed checkpoint: features.${which} is not a list of feature files adding up to its rows`);
   }
   if (payload.readout !== undefined) {
     const r = payload.readout;
     if (r.kind === 'linear-svm' && r.weights.length !== r.classes.length * (r.features + 1)) {
-      throw new EvspikeError(`${path}: mismatched checkpoint: readout has ${r.weights.length} weights for ${r.classes.length} classes of ${r.features} features`);
+      throw new CheckpointError(path, `mismatched checkpoint: readout has ${r.weights.length} weights for ${r.classes.length} classes of ${r.features} features`);
     }
   }
   return { dir, payload, scenario };

@@ -8,6 +8,7 @@
  * test/neurons/kernels.test.ts checks on random inputs. The state they work on is allocated by
  * {@link allocateConvBuffers}, inside the WebAssembly memory when that kernel is used.
  */
+import { KernelUnavailableError } from '../../errors.js';
 import { WASM_BASE64 } from './integrate.wasm.js';
 
 /**
@@ -154,7 +155,7 @@ function jsIntegrator(b: Omit<ConvBuffers, 'integrate' | 'kernel'>): ConvBuffers
 export function allocateConvBuffers(positions: number, maps: number, tapsPerMap: number, choice: KernelChoice = 'auto'): ConvBuffers {
   const sizes = [positions * maps * 8, tapsPerMap * maps * 8, positions * tapsPerMap * 4, positions * 4, positions * 4, positions * 4];
   const module = choice === 'js' ? null : wasmKernelModule();
-  if (choice === 'wasm' && module === null) throw new Error('the WebAssembly SIMD kernel cannot run on this JavaScript engine');
+  if (choice === 'wasm' && module === null) throw new KernelUnavailableError('wasm', 'this JavaScript engine cannot run WebAssembly SIMD');
   // Each region starts on a 16-byte boundary.
   const offsets: number[] = [];
   let total = 0;
