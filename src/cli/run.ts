@@ -6,14 +6,11 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadMnist } from '../data/mnist.js';
 import { EvspikeError, InterruptedError, OptionError } from '../errors.js';
-import { Engine } from '../events/engine.js';
 import { readCheckpoint } from '../pipeline/checkpoint.js';
-import { extractFeatures, featureCount } from '../pipeline/extract.js';
-import { defaultWorkers, runExperiment, sampleFigures, type Phase, type RunResult, type SampleFigures } from '../pipeline/run.js';
+import { evaluateCheckpoint } from '../pipeline/evaluate.js';
+import { defaultWorkers, runExperiment, type Phase, type RunResult, type SampleFigures } from '../pipeline/run.js';
 import { loadScenario, scenarioJson, shippedScenarios, withOverrides, type ResolvedScenario } from '../pipeline/scenario.js';
-import { WorkerPool } from '../pipeline/workers.js';
-import { visualizeCheckpoint } from '../viz/visualize.js';
-import { accuracy, predictLabels } from '../readout/linear-svm.js';
+import { visualizeCheckpoint } from '../pipeline/pictures.js';
 import { finiteNumber, oneOf, parseIntegerFlag } from '../util/validate.js';
 import { helpText, parseCommand, stringFlag, usageLine, type CommandSpec, type ParsedCommand } from './args.js';
 import { DATA_FLAG, JSON_FLAG, KERNEL_FLAG, QUIET_FLAG, SEED_FLAG, WORKERS_FLAG } from './flags.js';
@@ -321,35 +318,14 @@ export async function evaluateCommand(argv: string[], out: (line: string) => voi
   const dir = stringFlag(values, 'checkpoint');
   if (dir === undefined) throw new OptionError('--checkpoint', undefined, `a checkpoint folder: ${EVALUATE_USAGE}`);
   const checkpoint = readCheckpoint(dir);
-  const r = checkpoint.payload.readout;
-  if (r === undefined || checkpoint.payload.phase !== 'complete') {
-    throw new EvspikeError(`${dir}: the checkpoint has no readout yet (phase ${checkpoint.payload.phase}); run --resume ${dir} first`);
-  }
   const workers = workersFlag(values);
   const data = loadMnist(stringFlag(values, 'data'));
   const scenario = checkpoint.scenario;
   const count = parseIntegerFlag('--test-limit', stringFlag(values, 'test-limit'), Math.min(scenario.limits.test, data.test.count), { min: 1, max: data.test.count });
-  const engine = new Engine(scenario.network, { weights: checkpoint.payload.layers.map((l) => l.weights) });
-  const cols = featureCount(engine);
-  if (cols !== r.features) throw new EvspikeError(`${dir}: mismatched checkpoint: the readout has ${r.features} features, the network ${cols}`);
   const progress = new Progress('features, test set', count, { quiet: Boolean(values.quiet) });
-  const t0 = performance.now();
-  let extracted;
-  if (workers > 1) {
-    const pool = new WorkerPool(workers);
-    try {
-      extracted = await pool.extract({ network: scenario.networkOptions, weights: engine.convLayers.map((c) => c.weights), images: data.test, end: count, cols, onProgress: (d) => progress.update(d) });
-    } finally {
-      await pool.close();
-    }
-  } else {
-    extracted = extractFeatures(engine, data.test, 0, count, (d) => progress.update(d));
-  }
+  const result = await evaluateCheckpoint({ checkpoint, test: data.test, count, workers, onProgress: (d) => progress.update(d) });
   progress.finish(count);
-  const seconds = (performance.now() - t0) / 1000;
-  const readout = { classes: r.classes, features: r.features, weights: Float64Array.from(r.weights) };
-  const testAccuracy = accuracy(predictLabels(readout, extracted.features), data.test.labels.subarray(0, count));
-  const figures = sampleFigures(extracted.totals, scenario.network.timeBins);
+  const { accuracy: testAccuracy, seconds, testSamples: _n, ...figures } = result;
   if (values.json) {
     out(JSON.stringify({ accuracy: testAccuracy, testSamples: count, ...figures, seconds, checkpoint: dir, seed: scenario.seed, config: checkpoint.payload.scenario }));
     return 0;

@@ -3,7 +3,7 @@ import { loadMnist } from '../data/mnist.js';
 import { OptionError } from '../errors.js';
 import { readCheckpoint } from '../pipeline/checkpoint.js';
 import { parseIntegerFlag } from '../util/validate.js';
-import { visualizeCheckpoint } from '../viz/visualize.js';
+import { visualizeCheckpoint } from '../pipeline/pictures.js';
 import { helpText, parseCommand, stringFlag, usageLine, type CommandSpec } from './args.js';
 import { DATA_FLAG } from './flags.js';
 
