@@ -10,7 +10,8 @@ import { join, resolve } from 'node:path';
 import type { MnistData } from '../data/mnist.js';
 import { EvspikeError, InterruptedError, OptionError } from '../errors.js';
 import { Engine } from '../events/engine.js';
-import { ConvLayer } from '../neurons/conv.js';
+import type { ImageSet } from '../data/idx.js';
+import type { TrainableLayer } from '../neurons/layer.js';
 import type { KernelChoice } from '../neurons/kernels/integrate.js';
 import type { SparseFeatures } from '../readout/features.js';
 import { accuracy, classesOf, predictLabels, trainLinearReadout, type LinearReadout } from '../readout/linear-svm.js';
@@ -28,7 +29,7 @@ import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
 } from './checkpoint.js';
-import { extractInSlices, featureCount } from './extract.js';
+import { extractInSlices, featureCount, type ExtractResult } from './extract.js';
 import { emptyTotals, mergeTotals, type RunTotals } from './infer.js';
 import { scenarioJson, UNLIMITED, type ResolvedScenario } from './scenario.js';
 import { trainingSteps, type LayerTrainResult } from './train.js';
@@ -182,25 +183,196 @@ function copyFeatureFiles(from: string, to: string, payload: CheckpointPayload):
   }
 }
 
-/** Run the experiment. */
+/** What the phases share: progress reports and the abort signal. */
+interface PhaseContext {
+  progress: NonNullable<RunOptions['onProgress']>;
+  phaseEnd: NonNullable<RunOptions['onPhaseEnd']>;
+  signal: AbortSignal | undefined;
+}
+
+/** The trained network: its engine and the learned state of each layer with weights. */
+export interface Trained {
+  engine: Engine;
+  layers: CheckpointLayer[];
+  seconds: number;
+}
+
+/**
+ * Phase 1: train every layer with weights on the training images (a slice at a time, so that
+ * an abort is heard), from the seed's initial weights.
+ */
+export async function trainPhase(scenario: ResolvedScenario, train: ImageSet, kernel: KernelChoice, ctx: PhaseContext): Promise<Trained> {
+  const random = new SeededRandom(scenario.seed);
+  const engine = new Engine(scenario.network, { random, kernel });
+  const initial = engine.convLayers.map((c) => Array.from(c.weights));
+  const t0 = performance.now();
+  ctx.progress('train', 0, undefined);
+  const steps = trainingSteps(engine, train, random, scenario.training);
+  let results: LayerTrainResult[];
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) {
+      results = step.value;
+      break;
+    }
+    const p = step.value;
+    ctx.progress('train', p.samples, undefined, `layer ${p.layer}, Q=${p.convergence.toPrecision(4)}`);
+    if (performance.now() - sliceStart > 100) {
+      await checkpointTick(ctx.signal);
+      sliceStart = performance.now();
+    }
+  }
+  const layers = results.map((r, i) => ({
+    layer: r.layer,
+    initialWeights: initial[i],
+    weights: Array.from((engine.layer(r.layer) as TrainableLayer).weights),
+    learningRate: r.learningRate,
+    applications: r.applications,
+    samples: r.samples,
+    stoppedBy: r.stoppedBy,
+    convergence: r.convergence,
+    convergenceHistory: Array.from(r.convergenceHistory),
+  }));
+  const last = results[results.length - 1];
+  ctx.phaseEnd('train', last?.samples ?? 0, last === undefined ? 'no layer with weights' : `Q=${last.convergence.toPrecision(6)} (${last.stoppedBy})`);
+  return { engine, layers, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Phase 1 from a checkpoint: the engine with the saved weights and learning state. */
+export function restoreTrained(scenario: ResolvedScenario, layers: CheckpointLayer[], kernel: KernelChoice): Trained {
+  const engine = new Engine(scenario.network, { weights: layers.map((l) => l.weights), kernel });
+  for (const l of layers) {
+    const trainable = engine.layer(l.layer) as TrainableLayer;
+    trainable.learning.learningRate = l.learningRate;
+    trainable.learning.applications = l.applications;
+  }
+  return { engine, layers, seconds: 0 };
+}
+
+/** Where extraction saves its parts, and what a resumed run already has. */
+export interface ExtractSaving {
+  /** The checkpoint payload that records the saved parts (written after each). */
+  payload: CheckpointPayload;
+  /** Save into this folder; undefined: do not save. */
+  saveDir: string | undefined;
+  /** Save a part every this many images. */
+  every: number;
+  /** The folder of the checkpoint a resumed run goes on from, whose saved parts count. */
+  resumeDir: string | undefined;
+}
+
+/**
+ * Phase 2, for one image set: the features of its first `count` images (over the worker pool
+ * when given), saved in parts as they come, going on after the parts a resumed checkpoint has.
+ */
+export async function extractPhase(
+  phase: 'extract-train' | 'extract-test',
+  images: ImageSet,
+  count: number,
+  trained: Trained,
+  scenario: ResolvedScenario,
+  pool: WorkerPool | undefined,
+  kernel: KernelChoice,
+  saving: ExtractSaving,
+  ctx: PhaseContext,
+): Promise<ExtractResult> {
+  const which = phase === 'extract-train' ? 'train' : 'test';
+  const { payload, saveDir, every } = saving;
+  const engine = trained.engine;
+  const cols = featureCount(engine);
+  const totalsKey = `${which}Totals`;
+  const saved: CheckpointFeatures | undefined = payload.features?.[which];
+  const savedTotals = payload.results?.[totalsKey] as RunTotals | undefined;
+  let prefix: SparseFeatures | undefined;
+  const prefixTotals = emptyTotals();
+  if (saving.resumeDir !== undefined && saved !== undefined && savedTotals !== undefined && saved.rows <= count) {
+    prefix = readFeatureSet(saving.resumeDir, saved, cols);
+    mergeTotals(prefixTotals, savedTotals);
+  }
+  const first = prefix?.rows ?? 0;
+  if (prefix !== undefined && first === count) {
+    ctx.phaseEnd(phase, count, 'from the checkpoint');
+    return { features: prefix, totals: prefixTotals };
+  }
+  ctx.progress(phase, first, count);
+  // the record of what is saved, extended by one part file every `every` images
+  let record: CheckpointFeatures = first > 0 && saved !== undefined ? saved : { rows: 0, parts: [] };
+  const pending: SparseFeatures[] = [];
+  let pendingTotals = emptyTotals();
+  const savedSoFar = mergeTotals(emptyTotals(), prefixTotals);
+  const onChunk = (_start: number, end: number, features: SparseFeatures, chunkTotals: RunTotals): void => {
+    if (saveDir === undefined) return;
+    pending.push(features);
+    mergeTotals(pendingTotals, chunkTotals);
+    if (end - record.rows < every && end < count) return;
+    const part = writeFeatures(saveDir, `features-${which}-${record.rows}-${end}.bin`, concatFeatures(pending, cols));
+    mergeTotals(savedSoFar, pendingTotals);
+    record = { rows: end, parts: [...record.parts, part] };
+    payload.features = { ...payload.features, [which]: record };
+    payload.results = { ...payload.results, [totalsKey]: structuredClone(savedSoFar) };
+    writeCheckpoint(saveDir, payload);
+    pending.length = 0;
+    pendingTotals = emptyTotals();
+  };
+  const onProgress = (d: number): void => ctx.progress(phase, first + d, count);
+  const chunk = Math.min(1000, every); // a part is saved as soon as its chunks are done
+  const weights = engine.convLayers.map((c) => Float64Array.from(c.weights));
+  const result = pool
+    ? await pool.extract({ network: scenario.networkOptions, weights, images, start: first, end: count, cols, kernel, chunk, onProgress, onChunk, signal: ctx.signal })
+    : await extractInSlices(engine, images, first, count, { chunk, onProgress, onChunk, signal: ctx.signal });
+  ctx.phaseEnd(phase, count, first > 0 ? `from image ${first} on (the rest from the checkpoint)` : undefined);
+  if (prefix === undefined) return result;
+  return { features: concatFeatures([prefix, result.features], cols), totals: mergeTotals(prefixTotals, result.totals) };
+}
+
+/** Phase 3: the readout on the training features (over the worker pool when given), or the checkpoint's. */
+export async function readoutPhase(
+  scenario: ResolvedScenario,
+  features: SparseFeatures,
+  labels: Uint8Array,
+  pool: WorkerPool | undefined,
+  saved: CheckpointPayload | undefined,
+  ctx: PhaseContext,
+): Promise<LinearReadout> {
+  const progress = (done: number): void => ctx.progress('readout', done, 10);
+  progress(0);
+  const r = saved?.readout;
+  if (r !== undefined && saved?.phase === 'complete') {
+    ctx.phaseEnd('readout', r.classes.length, 'from the checkpoint');
+    return { kind: 'linear-svm', classes: r.classes, features: r.features, weights: Float64Array.from(r.weights), iterations: r.iterations, options: scenario.readout };
+  }
+  let readout: LinearReadout;
+  if (scenario.readout.kind === 'ml-svm') {
+    await checkpointTick(ctx.signal);
+    readout = trainMlSvmReadout(features, labels, scenario.readout, progress);
+    ctx.phaseEnd('readout', readout.classes.length, 'ml-svm');
+    return readout;
+  }
+  readout = pool
+    ? await pool.trainLinearReadout(features, labels, scenario.readout, progress, ctx.signal)
+    : await trainReadoutInSlices(features, labels, scenario.readout, progress, ctx.signal);
+  ctx.phaseEnd('readout', readout.classes.length, `passes per class: ${readout.iterations.join(' ')}`);
+  return readout;
+}
+
+/** Run the experiment: train, extract, read out, report; saving and resuming when asked. */
 export async function runExperiment(options: RunOptions): Promise<RunResult> {
-  const { scenario, data, signal } = options;
+  const { scenario, data } = options;
   const workers = options.workers ?? defaultWorkers();
   const kernel = options.kernel ?? 'auto';
-  const net = scenario.network;
-  const progress = options.onProgress ?? (() => {});
-  const phaseEnd = options.onPhaseEnd ?? (() => {});
+  const ctx: PhaseContext = { progress: options.onProgress ?? (() => {}), phaseEnd: options.onPhaseEnd ?? (() => {}), signal: options.signal };
   const saveDir = options.saveDir;
   const every = options.checkpointEvery ?? 5000;
   if (!Number.isInteger(every) || every < 1) throw new OptionError('checkpointEvery', every, 'a positive integer');
   const started = performance.now();
-  const random = new SeededRandom(scenario.seed);
   const resumed = options.resume?.payload;
   checkLimits(scenario, data);
-  const readoutSamples = Math.min(scenario.limits.extract, data.train.count);
-  if (scenario.readout.kind === 'ml-svm' && readoutSamples > ML_SVM_MAX_SAMPLES && resumed?.phase !== 'complete') {
+  const trainCount = Math.min(scenario.limits.extract, data.train.count);
+  const testCount = Math.min(scenario.limits.test, data.test.count);
+  if (scenario.readout.kind === 'ml-svm' && trainCount > ML_SVM_MAX_SAMPLES && resumed?.phase !== 'complete') {
     // refuse before hours of work, not after
-    throw new OptionError('readout', `ml-svm on ${readoutSamples} samples`, `at most ${ML_SVM_MAX_SAMPLES} training samples for the ml-svm readout (SMO grows quadratically); use --extract-limit ${ML_SVM_MAX_SAMPLES} or the linear-svm readout`);
+    throw new OptionError('readout', `ml-svm on ${trainCount} samples`, `at most ${ML_SVM_MAX_SAMPLES} training samples for the ml-svm readout (SMO grows quadratically); use --extract-limit ${ML_SVM_MAX_SAMPLES} or the linear-svm readout`);
   }
   if (saveDir !== undefined && options.resume !== undefined && resolve(saveDir) !== resolve(options.resume.dir) && resumed !== undefined) {
     writeCheckpoint(saveDir, resumed); // creates the folder, and refers to the files copied next
@@ -208,53 +380,12 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
   }
 
   // 1. Training (or the trained state of the checkpoint).
-  let layers: CheckpointLayer[];
-  let engine: Engine;
-  let trainSeconds = 0;
+  let trained: Trained;
   if (resumed !== undefined) {
-    engine = new Engine(net, { weights: resumed.layers.map((l) => l.weights), kernel });
-    resumed.layers.forEach((l) => {
-      const conv = engine.layer(l.layer) as ConvLayer;
-      conv.learning.learningRate = l.learningRate;
-      conv.learning.applications = l.applications;
-    });
-    layers = resumed.layers;
-    phaseEnd('train', layers[0]?.samples ?? 0, 'from the checkpoint');
+    trained = restoreTrained(scenario, resumed.layers, kernel);
+    ctx.phaseEnd('train', resumed.layers[0]?.samples ?? 0, 'from the checkpoint');
   } else {
-    engine = new Engine(net, { random, kernel });
-    const initial = engine.convLayers.map((c) => Array.from(c.weights));
-    const t0 = performance.now();
-    progress('train', 0, undefined);
-    const steps = trainingSteps(engine, data.train, random, scenario.training);
-    let results: LayerTrainResult[];
-    let sliceStart = performance.now();
-    for (;;) {
-      const step = steps.next();
-      if (step.done) {
-        results = step.value;
-        break;
-      }
-      const p = step.value;
-      progress('train', p.samples, undefined, `layer ${p.layer}, Q=${p.convergence.toPrecision(4)}`);
-      if (performance.now() - sliceStart > 100) {
-        await checkpointTick(signal);
-        sliceStart = performance.now();
-      }
-    }
-    trainSeconds = (performance.now() - t0) / 1000;
-    layers = results.map((r, i) => ({
-      layer: r.layer,
-      initialWeights: initial[i],
-      weights: Array.from((engine.layer(r.layer) as ConvLayer).weights),
-      learningRate: r.learningRate,
-      applications: r.applications,
-      samples: r.samples,
-      stoppedBy: r.stoppedBy,
-      convergence: r.convergence,
-      convergenceHistory: Array.from(r.convergenceHistory),
-    }));
-    const last = results[results.length - 1];
-    phaseEnd('train', last?.samples ?? 0, last === undefined ? 'no conv layer' : `Q=${last.convergence.toPrecision(6)} (${last.stoppedBy})`);
+    trained = await trainPhase(scenario, data.train, kernel, ctx);
   }
   const payload: CheckpointPayload = {
     format: CHECKPOINT_FORMAT,
@@ -262,122 +393,51 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     createdAt: resumed?.createdAt ?? new Date().toISOString(),
     scenario: scenarioJson(scenario),
     phase: resumed?.phase ?? 'trained',
-    layers,
+    layers: trained.layers,
     features: resumed?.features,
     readout: resumed?.readout,
     results: resumed?.results,
   };
   if (saveDir !== undefined) writeCheckpoint(saveDir, payload);
 
-  // 2. Features of the training and test images, saved in parts as they come.
-  const trainCount = Math.min(scenario.limits.extract, data.train.count);
-  const testCount = Math.min(scenario.limits.test, data.test.count);
-  const cols = featureCount(engine);
-  const weights = engine.convLayers.map((c) => Float64Array.from(c.weights));
-  const t1 = performance.now();
+  // 2. Features of the training and test images, saved in parts as they come; 3. the readout.
+  const saving: ExtractSaving = { payload, saveDir, every, resumeDir: options.resume?.dir };
   const pool = workers > 1 ? new WorkerPool(workers) : undefined;
   let readout: LinearReadout;
-  let trainFeatures: SparseFeatures;
-  let testFeatures: SparseFeatures;
-  const totals = emptyTotals();
+  let train: ExtractResult;
+  let test: ExtractResult;
   let extractSeconds: number;
   let readoutSeconds: number;
   try {
-    const extract = async (phase: Phase, which: 'train' | 'test', count: number): Promise<SparseFeatures> => {
-      const totalsKey = `${which}Totals`;
-      const saved: CheckpointFeatures | undefined = resumed?.features?.[which];
-      const savedTotals = resumed?.results?.[totalsKey] as RunTotals | undefined;
-      let done = 0;
-      let prefix: SparseFeatures | undefined;
-      const prefixTotals = emptyTotals();
-      if (options.resume !== undefined && saved !== undefined && savedTotals !== undefined && saved.rows <= count) {
-        prefix = readFeatureSet(options.resume.dir, saved, cols);
-        mergeTotals(prefixTotals, savedTotals);
-        done = saved.rows;
-      }
-      if (done === count && prefix !== undefined) {
-        mergeTotals(totals, prefixTotals);
-        phaseEnd(phase, count, 'from the checkpoint');
-        return prefix;
-      }
-      const images = which === 'train' ? data.train : data.test;
-      const first = done;
-      progress(phase, first, count);
-      // the record of what is saved, extended by one part file every `every` images
-      let record: CheckpointFeatures = first > 0 && saved !== undefined ? saved : { rows: 0, parts: [] };
-      const pending: SparseFeatures[] = [];
-      const pendingTotals = emptyTotals();
-      const savedSoFar = emptyTotals();
-      mergeTotals(savedSoFar, prefixTotals);
-      const onChunk = (start: number, end: number, features: SparseFeatures, chunkTotals: RunTotals): void => {
-        if (saveDir === undefined) return;
-        pending.push(features);
-        mergeTotals(pendingTotals, chunkTotals);
-        if (end - record.rows < every && end < count) return;
-        const part = writeFeatures(saveDir, `features-${which}-${record.rows}-${end}.bin`, concatFeatures(pending, cols));
-        mergeTotals(savedSoFar, pendingTotals);
-        record = { rows: end, parts: [...record.parts, part] };
-        payload.features = { ...payload.features, [which]: record };
-        payload.results = { ...payload.results, [totalsKey]: structuredClone(savedSoFar) };
-        writeCheckpoint(saveDir, payload);
-        pending.length = 0;
-        Object.assign(pendingTotals, emptyTotals());
-      };
-      const onProgress = (d: number): void => progress(phase, first + d, count);
-      const chunk = Math.min(1000, every); // a part is saved as soon as its chunks are done
-      const result = pool
-        ? await pool.extract({ network: scenario.networkOptions, weights, images, start: first, end: count, cols, kernel, chunk, onProgress, onChunk, signal })
-        : await extractInSlices(engine, images, first, count, { chunk, onProgress, onChunk, signal });
-      mergeTotals(totals, prefixTotals);
-      mergeTotals(totals, result.totals);
-      phaseEnd(phase, count, first > 0 ? `from image ${first} on (the rest from the checkpoint)` : undefined);
-      return prefix === undefined ? result.features : concatFeatures([prefix, result.features], cols);
-    };
-    trainFeatures = await extract('extract-train', 'train', trainCount);
-    testFeatures = await extract('extract-test', 'test', testCount);
+    const t1 = performance.now();
+    train = await extractPhase('extract-train', data.train, trainCount, trained, scenario, pool, kernel, saving, ctx);
+    test = await extractPhase('extract-test', data.test, testCount, trained, scenario, pool, kernel, saving, ctx);
     extractSeconds = (performance.now() - t1) / 1000;
-
-    // 3. Readout.
     const t2 = performance.now();
-    progress('readout', 0, 10);
-    const r = resumed?.readout;
-    if (r !== undefined && resumed?.phase === 'complete') {
-      readout = { kind: 'linear-svm', classes: r.classes, features: r.features, weights: Float64Array.from(r.weights), iterations: r.iterations, options: scenario.readout };
-      phaseEnd('readout', r.classes.length, 'from the checkpoint');
-    } else if (scenario.readout.kind === 'ml-svm') {
-      await checkpointTick(signal);
-      readout = trainMlSvmReadout(trainFeatures, data.train.labels, scenario.readout, (done) => progress('readout', done, 10));
-      phaseEnd('readout', readout.classes.length, 'ml-svm');
-    } else if (pool) {
-      readout = await pool.trainLinearReadout(trainFeatures, data.train.labels, scenario.readout, (done) => progress('readout', done, 10), signal);
-      phaseEnd('readout', readout.classes.length, `passes per class: ${readout.iterations.join(' ')}`);
-    } else {
-      readout = await trainReadoutInSlices(trainFeatures, data.train.labels, scenario.readout, (done) => progress('readout', done, 10), signal);
-      phaseEnd('readout', readout.classes.length, `passes per class: ${readout.iterations.join(' ')}`);
-    }
+    readout = await readoutPhase(scenario, train.features, data.train.labels, pool, resumed, ctx);
     readoutSeconds = (performance.now() - t2) / 1000;
   } finally {
     await pool?.close();
   }
-  await abortable(Promise.resolve(), signal);
+  await abortable(Promise.resolve(), ctx.signal);
 
   // 4. Accuracy and the report.
-  const predicted = predictLabels(readout, testFeatures);
-  const testAccuracy = accuracy(predicted, data.test.labels.subarray(0, testCount));
-  const trainAccuracy = accuracy(predictLabels(readout, trainFeatures), data.train.labels.subarray(0, trainCount));
-  const figures = sampleFigures(totals, net.timeBins);
+  const testAccuracy = accuracy(predictLabels(readout, test.features), data.test.labels.subarray(0, testCount));
+  const trainAccuracy = accuracy(predictLabels(readout, train.features), data.train.labels.subarray(0, trainCount));
+  const totals = mergeTotals(mergeTotals(emptyTotals(), train.totals), test.totals);
+  const layers = trained.layers;
   const result: RunResult = {
     accuracy: testAccuracy,
     samplesToConvergence: layers[0]?.samples ?? 0,
-    ...figures,
-    seconds: { train: trainSeconds, extract: extractSeconds, readout: readoutSeconds, total: (performance.now() - started) / 1000 },
+    ...sampleFigures(totals, scenario.network.timeBins),
+    seconds: { train: trained.seconds, extract: extractSeconds, readout: readoutSeconds, total: (performance.now() - started) / 1000 },
     seed: scenario.seed,
     config: scenarioJson(scenario),
     readoutTrainSamples: trainCount,
     testSamples: testCount,
     trainAccuracy,
     workers,
-    kernel: (engine.convLayers[0] as ConvLayer).kernel,
+    kernel: trained.engine.kernel,
     layers: layers.map((l) => ({ layer: l.layer, samples: l.samples, stoppedBy: l.stoppedBy, convergence: l.convergence, learningRate: l.learningRate, applications: l.applications })),
     resumedFrom: options.resume?.dir,
     peakMemoryMB: peakMemoryMB(),
