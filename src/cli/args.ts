@@ -18,6 +18,8 @@ export interface FlagHelp {
   default?: string;
   /** The command cannot run without it. */
   required?: boolean;
+  /** It may be given several times (its value is then a list). */
+  multiple?: boolean;
   short?: string;
 }
 
@@ -32,7 +34,7 @@ export interface CommandSpec {
 }
 
 export interface ParsedCommand {
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
 }
 
@@ -41,7 +43,7 @@ export function usageLine(spec: CommandSpec): string {
   const args = (spec.args ?? []).map((a) => (a.optional ? `[${a.name}]` : a.name));
   const flags = Object.entries(spec.flags).map(([name, f]) => {
     const text = f.type === 'boolean' ? `--${name}` : `--${name} ${f.value ?? 'VALUE'}`;
-    return f.required ? text : `[${text}]`;
+    return f.required ? text : `[${text}]${f.multiple ? '…' : ''}`;
   });
   return ['evspike', spec.name, ...args, ...flags].join(' ');
 }
@@ -106,7 +108,9 @@ export function parseCommand(argv: string[], spec: CommandSpec): ParsedCommand {
       args.push(argv[i]);
     }
   }
-  const options = Object.fromEntries(Object.entries(flags).map(([k, f]) => [k, f.short === undefined ? { type: f.type } : { type: f.type, short: f.short }]));
+  const options = Object.fromEntries(
+    Object.entries(flags).map(([k, f]) => [k, { type: f.type, ...(f.short === undefined ? {} : { short: f.short }), ...(f.multiple ? { multiple: true } : {}) }]),
+  );
   let parsed;
   try {
     parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
@@ -126,6 +130,12 @@ export function parseCommand(argv: string[], spec: CommandSpec): ParsedCommand {
     throw new OptionError('arguments', parsed.positionals.slice(maxPositionals).join(' '), `at most ${maxPositionals} argument(s): ${usage}`);
   }
   return { values: parsed.values as ParsedCommand['values'], positionals: parsed.positionals };
+}
+
+/** Every value of a flag given several times (empty when not given). */
+export function listFlag(values: ParsedCommand['values'], name: string): string[] {
+  const v = values[name];
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
 }
 
 /** A string flag's value, or undefined. */

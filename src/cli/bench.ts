@@ -1,23 +1,23 @@
 /**
- * `evspike bench`: speed of the event-driven simulator on MNIST, one core. Trains to
+ * `evspike bench [SCENARIO]`: speed of the event-driven simulator, one core. Trains to
  * convergence, then times inference (no learning) and training (learning on) on N test
  * samples, and, as the baseline run in the same process, the dense clock-driven reference on a
  * few samples. Prints samples per second, the ratios, synaptic events and dense MACs per sample.
  */
 import { Engine } from '../events/engine.js';
 import { imageAt } from '../data/idx.js';
-import { loadMnist } from '../data/mnist.js';
-import { ConvLayer } from '../neurons/conv.js';
+import { loadDataset } from '../data/datasets.js';
+import { OptionError } from '../errors.js';
+import { loadScenario, withOverrides } from '../pipeline/scenario.js';
 import { rankOrderEncode } from '../neurons/encoder.js';
 import { oneOf } from '../util/validate.js';
-import { resolveNetwork } from '../neurons/network.js';
 import { addSummary, emptyTotals, inferImages } from '../pipeline/infer.js';
 import { trainNetwork } from '../pipeline/train.js';
 import { denseSample } from '../reference/dense.js';
 import { SeededRandom } from '../util/random.js';
 import { parseIntegerFlag } from '../util/validate.js';
-import { helpText, parseCommand, stringFlag, type CommandSpec } from './args.js';
-import { DATA_FLAG, JSON_FLAG, KERNEL_FLAG, SEED_FLAG } from './flags.js';
+import { helpText, listFlag, parseCommand, stringFlag, type CommandSpec } from './args.js';
+import { DATA_FLAG, JSON_FLAG, KERNEL_FLAG, SCENARIO_ARG, SEED_FLAG, SET_FLAG } from './flags.js';
 import { sampleFigures } from '../pipeline/run.js';
 import { peakMemoryMB } from '../util/memory.js';
 import { formatNumber, printTable } from './table.js';
@@ -26,11 +26,13 @@ export const BENCH_SPEC: CommandSpec = {
   name: 'bench',
   summary:
     'Time the event-driven simulator on one core: train to convergence, then inference and training (learning on) on N test samples, with the dense clock-driven reference on a few samples as the baseline in the same process.',
+  args: [SCENARIO_ARG],
   flags: {
     samples: { type: 'string', value: 'N', help: 'Test samples timed for inference and for training.', default: '2000' },
     'dense-samples': { type: 'string', value: 'N', help: 'Samples of the dense clock-driven baseline (slow: about 8 per second).', default: '20' },
     seed: SEED_FLAG,
     kernel: KERNEL_FLAG,
+    set: SET_FLAG,
     data: DATA_FLAG,
     json: JSON_FLAG,
   },
@@ -71,28 +73,33 @@ function time(run: () => void): number {
 }
 
 export function benchCommand(argv: string[], out: (line: string) => void, err: (line: string) => void): number {
-  const { values } = parseCommand(argv, BENCH_SPEC);
+  const { values, positionals } = parseCommand(argv, BENCH_SPEC);
   if (values.help) {
     out(helpText(BENCH_SPEC));
     return 0;
   }
-  const seed = parseIntegerFlag('--seed', stringFlag(values, 'seed'), 0, { min: 0, max: 0xffffffff });
+  const scenario = withOverrides(loadScenario(positionals[0] ?? 'mnist-vdsp'), {
+    seed: values.seed === undefined ? undefined : parseIntegerFlag('--seed', stringFlag(values, 'seed'), 0, { min: 0, max: 0xffffffff }),
+    set: listFlag(values, 'set'),
+  });
+  const seed = scenario.seed;
   const kernel = oneOf('--kernel', stringFlag(values, 'kernel'), ['auto', 'wasm', 'js'], 'auto');
-  const data = loadMnist(stringFlag(values, 'data'));
+  const data = loadDataset(scenario.dataset, stringFlag(values, 'data'));
   const samples = parseIntegerFlag('--samples', stringFlag(values, 'samples'), 2000, { min: 1, max: data.test.count });
   const denseSamples = parseIntegerFlag('--dense-samples', stringFlag(values, 'dense-samples'), 20, { min: 1, max: data.test.count });
-  const network = resolveNetwork({});
+  const network = scenario.network;
   const random = new SeededRandom(seed);
   const engine = new Engine(network, { random, kernel });
-  const conv = engine.hidden[0] as ConvLayer;
+  const conv = engine.convLayers[0];
+  if (conv === undefined) throw new OptionError('SCENARIO', scenario.name, 'a network with a layer that learns (a conv layer)');
   const log = (line: string): void => {
     if (!values.json) err(line);
   };
 
-  log(`training to convergence (seed ${seed}, ${conv.kernel} kernel) ...`);
+  log(`training to convergence (${scenario.name}, seed ${seed}, ${engine.kernel} kernel) ...`);
   let result: ReturnType<typeof trainNetwork>[number] | undefined;
   const trainSeconds = time(() => {
-    [result] = trainNetwork(engine, data.train, random);
+    [result] = trainNetwork(engine, data.train, random, scenario.training);
   });
   const converged = result!;
   const indices = Int32Array.from({ length: samples }, (_, i) => i);
@@ -112,21 +119,22 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
   subscription.unsubscribe();
 
   // Training speed: learning on, from a copy of the converged state.
-  const learner = new Engine(network, { weights: [conv.weights], kernel });
-  const learnerConv = learner.hidden[0] as ConvLayer;
+  const learner = new Engine(network, { weights: engine.convLayers.map((c) => c.weights), kernel });
+  const learnerConv = learner.convLayers[0];
   learnerConv.learning.learningRate = conv.learning.learningRate;
   learnerConv.learning.applications = conv.learning.applications;
+  const learnLayer = conv.spec.index;
   const spikeTimes = new Int32Array(network.layers[0].outShape.height * network.layers[0].outShape.width);
   const learnSeconds = time(() => {
     for (let i = 0; i < samples; i++) {
       rankOrderEncode(imageAt(data.test, i), network.timeBins, spikeTimes);
-      learner.runSample(spikeTimes, { learnLayer: 1, lastLayer: 1 });
+      learner.runSample(spikeTimes, { learnLayer, lastLayer: learnLayer });
     }
   });
 
   // Baseline in the same process: the dense clock-driven reference, every neuron every bin.
   log(`timing the dense clock-driven reference on ${denseSamples} samples ...`);
-  const weights = [Float64Array.from(conv.weights)];
+  const weights = engine.convLayers.map((c) => Float64Array.from(c.weights));
   // one untimed sample first: the JIT's warm-up is not the baseline's speed
   rankOrderEncode(imageAt(data.test, data.test.count - 1), network.timeBins, spikeTimes);
   denseSample(network, weights, spikeTimes);
@@ -143,7 +151,7 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
     synapticEventsPerSample: figures.synapticEventsPerSample,
     denseMacsPerSample: figures.denseMacsPerSample,
     samples,
-    kernel: conv.kernel,
+    kernel: engine.kernel,
     convergenceSamples: converged.samples,
     convergenceSamplesPerSecond: converged.samples / trainSeconds,
     observedInferenceSamplesPerSecond: samples / observedSeconds,

@@ -17,3 +17,16 @@ export const KERNEL_FLAG: FlagHelp = {
   help: 'Conv integration kernel: WebAssembly SIMD, plain JavaScript, or auto (WebAssembly where available); results are identical.',
   default: 'auto',
 };
+export const SET_FLAG: FlagHelp = {
+  type: 'string',
+  value: 'PATH=VALUE',
+  multiple: true,
+  help: 'Set any scenario value, checked like a scenario file: --set network.layers[0].maps=30 --set network.layers[0].learning.depressionFactor=1 --set \'network.layers[0].learning={"rule":"stdp"}\'. Repeatable; VALUE is JSON or a plain string.',
+};
+
+/** The SCENARIO argument of a command: a scenario file, or a shipped name with or without .json. */
+export const SCENARIO_ARG = {
+  name: 'SCENARIO',
+  optional: true,
+  help: 'A scenario file (path), or a shipped scenario by name, with or without .json (default: mnist-vdsp, the paper).',
+};

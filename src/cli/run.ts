@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadMnist } from '../data/mnist.js';
+import { loadDataset } from '../data/datasets.js';
 import { EvspikeError, InterruptedError, OptionError } from '../errors.js';
 import { readCheckpoint } from '../pipeline/checkpoint.js';
 import { evaluateCheckpoint } from '../pipeline/evaluate.js';
@@ -12,8 +12,8 @@ import { defaultWorkers, runExperiment, type Phase, type RunResult, type SampleF
 import { loadScenario, scenarioJson, shippedScenarios, withOverrides, type ResolvedScenario } from '../pipeline/scenario.js';
 import { visualizeCheckpoint } from '../pipeline/pictures.js';
 import { finiteNumber, oneOf, parseIntegerFlag } from '../util/validate.js';
-import { helpText, parseCommand, stringFlag, usageLine, type CommandSpec, type ParsedCommand } from './args.js';
-import { DATA_FLAG, JSON_FLAG, KERNEL_FLAG, QUIET_FLAG, SEED_FLAG, WORKERS_FLAG } from './flags.js';
+import { helpText, listFlag, parseCommand, stringFlag, usageLine, type CommandSpec, type ParsedCommand } from './args.js';
+import { DATA_FLAG, JSON_FLAG, KERNEL_FLAG, QUIET_FLAG, SEED_FLAG, SET_FLAG, WORKERS_FLAG } from './flags.js';
 import { Progress } from './progress.js';
 import { formatNumber, printColumns, printTable } from './table.js';
 
@@ -45,6 +45,7 @@ export const RUN_SPEC: CommandSpec = {
     },
     resume: { type: 'string', value: 'DIR', help: "Go on from the checkpoint in DIR with its own configuration, saving into DIR (or into --save's folder)." },
     'checkpoint-every': { type: 'string', value: 'N', help: 'With --save: save the extracted features every N images.', default: '5000' },
+    set: SET_FLAG,
     json: JSON_FLAG,
     quiet: QUIET_FLAG,
   },
@@ -221,6 +222,7 @@ export async function runCommand(argv: string[], out: (line: string) => void, er
     testLimit: optionalInteger('test-limit', 1),
     readoutKind: values.readout === undefined ? undefined : oneOf('--readout', stringFlag(values, 'readout'), ['linear-svm', 'ml-svm'], 'linear-svm'),
     C: values['svm-c'] === undefined ? undefined : finiteNumber('--svm-c', Number(stringFlag(values, 'svm-c')), 0, { above: 0 }),
+    set: listFlag(values, 'set'),
   };
   if (values['svm-c'] !== undefined && !(Number(stringFlag(values, 'svm-c')) > 0)) {
     throw new OptionError('--svm-c', stringFlag(values, 'svm-c'), 'a positive number');
@@ -229,7 +231,7 @@ export async function runCommand(argv: string[], out: (line: string) => void, er
   let scenario: ResolvedScenario;
   let resume = resumeDir === undefined ? undefined : readCheckpoint(resumeDir);
   if (resume !== undefined) {
-    const given = Object.entries(overrides).filter(([, v]) => v !== undefined).map(([k]) => k);
+    const given = Object.entries(overrides).filter(([k, v]) => v !== undefined && !(k === 'set' && (v as string[]).length === 0)).map(([k]) => k);
     if (positionals.length > 0 || given.length > 0) {
       throw new OptionError(positionals.length > 0 ? 'SCENARIO' : given[0], positionals[0] ?? 'given', "nothing: --resume goes on with the checkpoint's own configuration");
     }
@@ -250,7 +252,7 @@ export async function runCommand(argv: string[], out: (line: string) => void, er
       if (!values.quiet) err(`continuing the run saved in ${saveDir} (phase ${existing.payload.phase})`);
     }
   }
-  const data = loadMnist(stringFlag(values, 'data'));
+  const data = loadDataset(scenario.dataset, stringFlag(values, 'data'));
   const tooMany = (flag: string, limit: number | undefined, available: number, what: string): void => {
     if (limit !== undefined && limit > available) throw new OptionError(`--${flag}`, limit, `at most ${available}: the data holds ${available} ${what}`);
   };
@@ -319,7 +321,7 @@ export async function evaluateCommand(argv: string[], out: (line: string) => voi
   if (dir === undefined) throw new OptionError('--checkpoint', undefined, `a checkpoint folder: ${EVALUATE_USAGE}`);
   const checkpoint = readCheckpoint(dir);
   const workers = workersFlag(values);
-  const data = loadMnist(stringFlag(values, 'data'));
+  const data = loadDataset(checkpoint.scenario.dataset, stringFlag(values, 'data'));
   const scenario = checkpoint.scenario;
   const count = parseIntegerFlag('--test-limit', stringFlag(values, 'test-limit'), Math.min(scenario.limits.test, data.test.count), { min: 1, max: data.test.count });
   const progress = new Progress('features, test set', count, { quiet: Boolean(values.quiet) });

@@ -10,6 +10,7 @@ import { EvspikeError, OptionError } from '../errors.js';
 import { networkOptionsOf, resolveNetwork, type NetworkOptions, type ResolvedNetwork } from '../neurons/network.js';
 import { resolveLinearSvmOptions, type ResolvedLinearSvmOptions } from '../readout/linear-svm.js';
 import { checkKeys, integer, isPlainObject, oneOf } from '../util/validate.js';
+import { DATASET_NAMES, type DatasetName } from '../data/datasets.js';
 import { resolveTrainOptions, type ResolvedTrainOptions, type TrainOptions } from './train.js';
 
 export type ReadoutKind = 'linear-svm' | 'ml-svm';
@@ -37,6 +38,8 @@ export interface ScenarioLimits {
 export interface ScenarioOptions {
   name?: string;
   description?: string;
+  /** The data set the scenario runs on. Default `'mnist'`; `--data DIR` reads its files from a folder. */
+  dataset?: DatasetName;
   /** Seed of the weight initialisation, the training shuffle and the readout. Default 0. */
   seed?: number;
   network?: NetworkOptions;
@@ -48,6 +51,7 @@ export interface ScenarioOptions {
 export interface ResolvedScenario {
   readonly name: string;
   readonly description: string;
+  readonly dataset: DatasetName;
   readonly seed: number;
   /** The complete network options (every default written out); `network` is their resolution. */
   readonly networkOptions: NetworkOptions;
@@ -64,7 +68,8 @@ export const UNLIMITED = Number.MAX_SAFE_INTEGER;
 export function resolveScenario(raw: unknown, source = 'scenario'): ResolvedScenario {
   try {
     if (!isPlainObject(raw)) throw new OptionError('scenario', raw, 'an object');
-    checkKeys(raw, ['name', 'description', 'seed', 'network', 'training', 'readout', 'limits'], '');
+    checkKeys(raw, ['name', 'description', 'dataset', 'seed', 'network', 'training', 'readout', 'limits'], '');
+    const dataset = oneOf('dataset', raw.dataset, DATASET_NAMES, 'mnist');
     const name = raw.name === undefined ? 'unnamed' : raw.name;
     if (typeof name !== 'string' || !/^[\w.-]+$/.test(name)) throw new OptionError('name', name, 'a name of letters, digits, ".", "_" or "-"');
     const description = raw.description === undefined ? '' : raw.description;
@@ -102,6 +107,7 @@ export function resolveScenario(raw: unknown, source = 'scenario'): ResolvedScen
     return {
       name,
       description,
+      dataset,
       seed,
       networkOptions: networkOptionsOf(network),
       network,
@@ -166,24 +172,91 @@ export interface ScenarioOverrides {
   testLimit?: number;
   readoutKind?: ReadoutKind;
   C?: number;
+  /** `PATH=VALUE` settings of any scenario value (`--set`), applied after the fields above, in order. */
+  set?: readonly string[];
 }
 
-/** The scenario with the overrides applied (and validated again). */
+/** One step of a setting's path: a key of an object or an index of an array. */
+type PathStep = string | number;
+
+/** Parse `network.layers[0].learning.depressionFactor` into its steps. */
+export function parseSettingPath(path: string): PathStep[] {
+  const steps: PathStep[] = [];
+  const re = /([A-Za-z_][\w]*)|\[(\d+)\]|(\.)/gy;
+  let expectKey = true;
+  let m: RegExpExecArray | null;
+  while (re.lastIndex < path.length && (m = re.exec(path)) !== null) {
+    if (m[1] !== undefined) {
+      if (!expectKey) break;
+      steps.push(m[1]);
+      expectKey = false;
+    } else if (m[2] !== undefined) {
+      if (steps.length === 0) break;
+      steps.push(Number(m[2]));
+    } else {
+      if (expectKey) break;
+      expectKey = true;
+    }
+  }
+  if (re.lastIndex !== path.length || steps.length === 0 || expectKey) {
+    throw new OptionError('--set', path, 'a path of names and [indices], like network.layers[0].maps');
+  }
+  return steps;
+}
+
+/**
+ * Apply one `PATH=VALUE` setting to raw scenario options, in place. VALUE is read as JSON when
+ * it is JSON (numbers, true, false, null, "strings", objects, arrays), else as a plain string;
+ * the resolver judges it afterwards. A path through something that is not there fails here,
+ * naming the path.
+ */
+export function applySetting(raw: Record<string, unknown>, setting: string): void {
+  const eq = setting.indexOf('=');
+  if (eq <= 0) throw new OptionError('--set', setting, 'PATH=VALUE, like network.layers[0].maps=30');
+  const path = setting.slice(0, eq).trim();
+  const text = setting.slice(eq + 1);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = text;
+  }
+  const steps = parseSettingPath(path);
+  let node: unknown = raw;
+  for (let i = 0; i < steps.length - 1; i++) {
+    const step = steps[i];
+    const at = steps.slice(0, i + 1).map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('').replace(/^\./, '');
+    if (typeof step === 'number') {
+      if (!Array.isArray(node) || step >= node.length) throw new OptionError(`--set ${path}`, at, `an index within the ${Array.isArray(node) ? `${node.length} entries` : 'array'} there`);
+      node = node[step];
+    } else {
+      if (!isPlainObject(node)) throw new OptionError(`--set ${path}`, at, 'a path through objects');
+      if (node[step] === undefined) node[step] = {};
+      node = node[step];
+    }
+  }
+  const last = steps[steps.length - 1];
+  if (typeof last === 'number') {
+    if (!Array.isArray(node) || last >= node.length) throw new OptionError(`--set ${path}`, last, 'an index within the array there');
+    node[last] = value;
+  } else {
+    if (!isPlainObject(node)) throw new OptionError(`--set ${path}`, path, 'a path through objects');
+    node[last] = value;
+  }
+}
+
+/** The scenario with the overrides applied (and validated again by the same resolver). */
 export function withOverrides(s: ResolvedScenario, o: ScenarioOverrides): ResolvedScenario {
-  const limit = (v: number): number | undefined => (v === UNLIMITED ? undefined : v);
-  const raw: ScenarioOptions = {
-    name: s.name,
-    description: s.description,
-    seed: o.seed ?? s.seed,
-    network: s.networkOptions,
-    training: { convergenceThreshold: s.training.convergenceThreshold, epochs: s.training.epochs },
-    readout: { kind: o.readoutKind ?? s.readout.kind, C: o.C ?? s.readout.C, tolerance: s.readout.tolerance, maxIterations: s.readout.maxIterations },
-    limits: {
-      train: o.trainLimit ?? limit(s.limits.train),
-      extract: o.extractLimit ?? limit(s.limits.extract),
-      test: o.testLimit ?? limit(s.limits.test),
-    },
+  const raw = scenarioJson(s) as Record<string, unknown> & ScenarioOptions;
+  if (o.seed !== undefined) raw.seed = o.seed;
+  raw.readout = { ...raw.readout, ...(o.readoutKind === undefined ? {} : { kind: o.readoutKind }), ...(o.C === undefined ? {} : { C: o.C }) };
+  raw.limits = {
+    ...raw.limits,
+    ...(o.trainLimit === undefined ? {} : { train: o.trainLimit }),
+    ...(o.extractLimit === undefined ? {} : { extract: o.extractLimit }),
+    ...(o.testLimit === undefined ? {} : { test: o.testLimit }),
   };
+  for (const setting of o.set ?? []) applySetting(raw, setting);
   return resolveScenario(raw, 'options');
 }
 
@@ -193,6 +266,7 @@ export function scenarioJson(s: ResolvedScenario): ScenarioOptions {
   return {
     name: s.name,
     description: s.description,
+    dataset: s.dataset,
     seed: s.seed,
     network: structuredClone(s.networkOptions),
     training: { convergenceThreshold: s.training.convergenceThreshold, epochs: s.training.epochs },

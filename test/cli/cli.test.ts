@@ -9,7 +9,8 @@ import { REPLAY_SPEC } from '../../src/cli/replay.js';
 import { EVALUATE_SPEC, RUN_SPEC } from '../../src/cli/run.js';
 import { TRAIN_SPEC } from '../../src/cli/train.js';
 import { VISUALIZE_SPEC } from '../../src/cli/visualize.js';
-import { loadScenario } from '../../src/pipeline/scenario.js';
+import { loadScenario, withOverrides } from '../../src/pipeline/scenario.js';
+import { STDP_DEFAULTS } from '../../src/plasticity/stdp.js';
 import { referenceTracePath, repoRoot } from '../helpers.js';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -150,5 +151,51 @@ describe('evspike command line', async () => {
     }
     expect(report.denseMacsPerSample).toBeGreaterThan(100 * report.synapticEventsPerSample);
     expect(r.err).toBe('');
+  });
+});
+
+describe('--set and scenarios on every command', () => {
+  it('sets any scenario value, checked by the same resolver as a scenario file', async () => {
+    const r = await run('run', 'mnist-quick', '--set', 'network.layers[0].maps=12', '--set', 'network.layers[0].learning.depressionFactor=1', '--set', 'limits.train=30', '--set', 'limits.extract=300', '--set', 'limits.test=100', '--workers', '1', '--json', '--quiet');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report.config.network.layers[0].maps).toBe(12);
+    expect(report.config.network.layers[0].learning).toMatchObject({ rule: 'vdsp', depressionFactor: 1 });
+    expect(report.samplesToConvergence).toBe(30);
+    expect(report.testSamples).toBe(100);
+    const edited = withOverrides(loadScenario('mnist-quick'), { set: ['network.layers[0].learning={"rule":"stdp","potentiationRate":0.01}'] });
+    expect(edited.network.layers[1].kind === 'conv' && edited.network.layers[1].learning).toEqual({ ...STDP_DEFAULTS, potentiationRate: 0.01 });
+  });
+
+  const badSettings: [string, RegExp][] = [
+    ['network.layers[0].mapz=3', /options: network\.layers\[0\]\.mapz: expected no such option/],
+    ['network.layers[0].maps=-2', /options: network\.layers\[0\]\.maps: expected an integer ≥ 1 and ≤ 4096, got -2/],
+    ['network.layers[0].learning.rule="bcm"', /options: network\.layers\[0\]\.learning\.rule: expected one of "vdsp", "stdp", got "bcm"/],
+    ['network.layers[7].maps=3', /--set network\.layers\[7\]\.maps: expected an index within the 2 entries there, got "network\.layers\[7\]"/],
+    ['network..maps=3', /--set: expected a path of names and \[indices\]/],
+    ['seed', /--set: expected PATH=VALUE/],
+    ['readout.C=0', /options: readout\.C: expected a finite number > 0, got 0/],
+  ];
+  for (const [setting, message] of badSettings) {
+    it(`refuses --set ${setting} with the resolver's message`, async () => {
+      const r = await run('run', 'mnist-quick', '--set', setting);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(message);
+    });
+  }
+
+  it('train and bench take a SCENARIO: STDP trains and reports its rule', async () => {
+    const t = await run('train', 'mnist-stdp', '--train-limit', '30', '--test-limit', '50', '--json', '--quiet');
+    expect(t.code).toBe(0);
+    const report = JSON.parse(t.out);
+    expect(report.scenario).toBe('mnist-stdp');
+    expect(report.rule).toBe('stdp');
+    expect(report.layers).toHaveLength(1);
+    expect(report.applications).toBeGreaterThan(0);
+    const b = await run('bench', 'mnist-quick', '--set', 'network.layers[0].maps=8', '--set', 'limits.train=40', '--samples', '30', '--dense-samples', '1', '--json');
+    expect(b.code).toBe(0);
+    const bench = JSON.parse(b.out);
+    expect(bench.convergenceSamples).toBe(40);
+    expect(bench.denseMacsPerSample).toBe(15 * 8 * 28 * 28 * 49 + 15 * 8 * 9 * 9 * 9);
   });
 });
