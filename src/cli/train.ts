@@ -6,7 +6,7 @@
  */
 import { loadDataset } from '../data/datasets.js';
 import { inferImages, addSummary, emptyTotals } from '../pipeline/infer.js';
-import { sampleFigures, trainPhase, type LayerFigures } from '../pipeline/run.js';
+import { sampleFigures, trainPhase, type LayerFigures, type SampleFigures } from '../pipeline/run.js';
 import { loadScenario, withOverrides } from '../pipeline/scenario.js';
 import type { LayerTrainResult } from '../pipeline/train.js';
 import { oneOf, parseIntegerFlag } from '../util/validate.js';
@@ -48,7 +48,7 @@ export interface TrainReport {
   /** Every trained layer. */
   layers: { layer: number; rule: string; samples: number; stoppedBy: LayerTrainResult['stoppedBy']; convergence: number; learningRate: number; applications: number }[];
   testSamples: number;
-  spikesPerSample: { input: number; conv: number; pool: number; total: number };
+  spikesPerSample: SampleFigures['spikesPerSample'];
   synapticEventsPerSample: number;
   fanoutEventsPerSample: number;
   denseMacsPerSample: number;
@@ -67,7 +67,22 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
   }
   const base = loadScenario(positionals[0] ?? 'mnist-vdsp');
   const precision = values.precision === undefined ? undefined : oneOf('--precision', stringFlag(values, 'precision'), ['float32', 'float64'], 'float32');
-  const precisionSettings = precision === undefined ? [] : base.network.layers.flatMap((l, i) => (l.kind === 'conv' ? [`network.layers[${i - 1}].precision=${JSON.stringify(precision)}`] : []));
+  const precisionSettings =
+    precision === undefined
+      ? []
+      : base.network.layers.flatMap((l, i) => {
+          switch (l.kind) {
+            case 'conv':
+              return [`network.layers[${i - 1}].precision=${JSON.stringify(precision)}`];
+            case 'input':
+            case 'pool':
+              return [];
+            default: {
+              const _exhaustive: never = l;
+              return _exhaustive;
+            }
+          }
+        });
   const scenario = withOverrides(base, {
     seed: values.seed === undefined ? undefined : parseIntegerFlag('--seed', stringFlag(values, 'seed'), 0, { min: 0, max: 0xffffffff }),
     trainLimit: values['train-limit'] === undefined ? undefined : parseIntegerFlag('--train-limit', stringFlag(values, 'train-limit'), 0, { min: 1 }),

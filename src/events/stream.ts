@@ -4,6 +4,7 @@
  * one boolean test per spike.
  */
 import { Subject, type Observable } from 'rxjs';
+import type { LayerKindName } from '../neurons/kinds/index.js';
 
 /** A spike, as observers see it. */
 export interface SpikeEvent {
@@ -21,7 +22,7 @@ export interface SpikeEvent {
 /** Per-layer figures of one sample (SPEC §7). */
 export interface LayerSummary {
   readonly layer: number;
-  readonly kind: 'input' | 'conv' | 'pool';
+  readonly kind: 'input' | LayerKindName;
   readonly neurons: number;
   readonly spikes: number;
   /** Potential updates actually applied (0 for the input). */

@@ -216,24 +216,28 @@ function poolStep(g: GraphBuilder, node: LayerNode & { kind: 'single-spike-pool'
  *   bins [N, H·W], −1 for none)
  */
 export function buildOnnxModel(desc: ModelDescription, input: ModelInput = 'images'): Uint8Array {
-  for (const l of desc.layers) {
-    if (l.kind === 'ssif-conv' && l.precision !== 'float32') {
-      throw new EvspikeError(`ONNX export reproduces float32 integration; this network's conv layer integrates in ${l.precision}`);
-    }
-  }
   const g = new GraphBuilder();
   const hw = desc.height * desc.width;
   const inputName = input === 'images' ? 'images' : 'spike_times';
   const spikeTimes = input === 'images' ? rankOrderSubgraph(g, inputName, desc) : inputName;
   const spikes4 = g.op1('Reshape', [spikeTimes, g.constant(DT.INT64, [4], [-1, 1, desc.height, desc.width])]);
 
-  const states = desc.layers.map((l) => {
-    if (l.kind === 'ssif-conv') {
-      const { hi, lo } = splitWeights(l.weights, l.inChannels * l.kernelSize * l.kernelSize);
-      const dims = [l.maps, l.inChannels, l.kernelSize, l.kernelSize];
-      return { hi: g.init('w_hi', DT.FLOAT, dims, hi), lo: g.init('w_lo', DT.FLOAT, dims, lo) } as ConvState;
+  // Per layer: what its bins carry over (and, for a layer with weights, their initializers).
+  const states = desc.layers.map((l): ConvState | PoolState => {
+    switch (l.kind) {
+      case 'ssif-conv': {
+        if (l.precision !== 'float32') throw new EvspikeError(`ONNX export reproduces float32 integration; this network's conv layer integrates in ${l.precision}`);
+        const { hi, lo } = splitWeights(l.weights, l.inChannels * l.kernelSize * l.kernelSize);
+        const dims = [l.maps, l.inChannels, l.kernelSize, l.kernelSize];
+        return { hi: g.init('w_hi', DT.FLOAT, dims, hi), lo: g.init('w_lo', DT.FLOAT, dims, lo) };
+      }
+      case 'single-spike-pool':
+        return {};
+      default: {
+        const _exhaustive: never = l;
+        throw new EvspikeError(`cannot export layer ${JSON.stringify(_exhaustive)}`);
+      }
     }
-    return {} as PoolState;
   });
   let ever: string | undefined;
   for (let t = 0; t < desc.timeBins; t++) {
@@ -286,7 +290,7 @@ export function buildOnnxModel(desc: ModelDescription, input: ModelInput = 'imag
       layers: nodes.map((node) => Object.fromEntries(Object.entries(node).filter(([key]) => key !== 'weights'))),
       readout: { kind: 'linear-readout', classes: [...readoutNode.classes], features: readoutNode.features },
     },
-    conv: states.flatMap((st, i) => (desc.layers[i].kind === 'ssif-conv' ? [{ layer: i, hi: (st as ConvState).hi, lo: (st as ConvState).lo }] : [])),
+    conv: states.flatMap((st, layer) => ('hi' in st ? [{ layer, hi: st.hi, lo: st.lo }] : [])),
     readout: { weights: 'readout_w', bias: 'readout_b', classes: 'classes' },
   };
   const model = onnx.ModelProto.create({

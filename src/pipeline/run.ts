@@ -11,6 +11,7 @@ import type { MnistData } from '../data/mnist.js';
 import { EvspikeError, InterruptedError, OptionError } from '../errors.js';
 import { Engine } from '../events/engine.js';
 import type { ImageSet } from '../data/idx.js';
+import { LAYER_KINDS, type LayerKindName } from '../neurons/kinds/index.js';
 import type { TrainableLayer } from '../neurons/layer.js';
 import type { KernelChoice } from '../neurons/kernels/integrate.js';
 import type { SparseFeatures } from '../readout/features.js';
@@ -85,8 +86,8 @@ export interface LayerFigures {
 
 /** Per-sample figures over every sample presented without learning. */
 export interface SampleFigures {
-  /** Spikes per sample, summed by layer kind. */
-  spikesPerSample: { input: number; conv: number; pool: number; total: number };
+  /** Spikes per sample, summed by layer kind (`input`, each kind of the registry), and in all. */
+  spikesPerSample: Record<'input' | LayerKindName | 'total', number>;
   synapticEventsPerSample: number;
   fanoutEventsPerSample: number;
   denseMacsPerSample: number;
@@ -122,7 +123,11 @@ export function sampleFigures(totals: RunTotals, timeBins: number): SampleFigure
   const sum = (f: (l: RunTotals['layers'][number]) => number): number => totals.layers.reduce((a, l) => a + f(l), 0) / n;
   const neurons = totals.layers.reduce((a, l) => a + l.neurons, 0);
   return {
-    spikesPerSample: { input: spikesOf('input'), conv: spikesOf('conv'), pool: spikesOf('pool'), total: totals.totalSpikes / n },
+    spikesPerSample: {
+      input: spikesOf('input'),
+      ...(Object.fromEntries(Object.keys(LAYER_KINDS).map((kind) => [kind, spikesOf(kind)])) as Record<LayerKindName, number>),
+      total: totals.totalSpikes / n,
+    },
     synapticEventsPerSample: sum((l) => l.synapticEvents),
     fanoutEventsPerSample: sum((l) => l.fanoutEvents),
     denseMacsPerSample: sum((l) => l.denseMacs),

@@ -109,7 +109,19 @@ export function replayTrace(trace: Trace, options: ReplayOptions = {}): ReplayRe
   const tolerance = options.weightTolerance ?? 1e-6;
   const netOptions = structuredClone(trace.networkOptions);
   if (options.precision !== undefined) {
-    for (const layer of netOptions.layers ?? []) if (layer.kind === 'conv') layer.precision = options.precision;
+    const precision = options.precision;
+    netOptions.layers = (netOptions.layers ?? []).map((layer) => {
+      switch (layer.kind) {
+        case 'conv':
+          return { ...layer, precision };
+        case 'pool':
+          return layer;
+        default: {
+          const _exhaustive: never = layer;
+          return _exhaustive;
+        }
+      }
+    });
   }
   const network = resolveNetwork(netOptions);
   const engine = new Engine(network, { weights: [trace.finalWeights] });
