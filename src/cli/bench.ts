@@ -119,10 +119,7 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
   subscription.unsubscribe();
 
   // Training speed: learning on, from a copy of the converged state.
-  const learner = new Engine(network, { weights: engine.convLayers.map((c) => c.weights), kernel });
-  const learnerConv = learner.convLayers[0];
-  learnerConv.learning.learningRate = conv.learning.learningRate;
-  learnerConv.learning.applications = conv.learning.applications;
+  const learner = new Engine(network, { weights: engine.convLayers.map((c) => c.weights), learning: engine.convLayers.map((c) => c.learning), kernel });
   const learnLayer = conv.spec.index;
   const spikeTimes = new Int32Array(network.layers[0].outShape.height * network.layers[0].outShape.width);
   const learnSeconds = time(() => {

@@ -14,6 +14,7 @@ import { kindOf } from '../neurons/kinds/index.js';
 import { InputLayer } from '../neurons/input.js';
 import { isTrainable, type LayerCounts, type RuntimeLayer, type SpikeLog, type TrainableLayer } from '../neurons/layer.js';
 import { neuronCount, type ResolvedNetwork } from '../neurons/network.js';
+import type { LearningState } from '../plasticity/rule.js';
 import type { SeededRandom } from '../util/random.js';
 import { BIN_END, EventQueue, SPIKE } from './queue.js';
 import { SimulationStreams, type LayerSummary, type SampleSummary } from './stream.js';
@@ -47,6 +48,11 @@ export interface EngineOptions {
   random?: SeededRandom;
   /** Conv integration kernel. Default `'auto'`: WebAssembly SIMD where available, else JavaScript. */
   kernel?: KernelChoice;
+  /**
+   * The learning state (rate, applications) each layer with weights starts from, in network
+   * order, as a checkpoint saved it; missing entries start from their rule's initial state.
+   */
+  learning?: readonly (LearningState | undefined)[];
 }
 
 export class Engine {
@@ -82,7 +88,13 @@ export class Engine {
         }
       }
       const source = i === 1 ? this.input : hidden[i - 2];
-      hidden.push(kind.create(spec, { source, restV: network.restV, resetV: network.resetV, weights, kernel: options.kernel ?? 'auto' }));
+      const layer = kind.create(spec, { source, restV: network.restV, resetV: network.resetV, weights, kernel: options.kernel ?? 'auto' });
+      const state = weights === undefined ? undefined : options.learning?.[trainableIndex - 1];
+      if (state !== undefined && isTrainable(layer)) {
+        layer.learning.learningRate = state.learningRate;
+        layer.learning.applications = state.applications;
+      }
+      hidden.push(layer);
     }
     this.hidden = hidden;
   }

@@ -246,12 +246,7 @@ export async function trainPhase(scenario: ResolvedScenario, train: ImageSet, ke
 
 /** Phase 1 from a checkpoint: the engine with the saved weights and learning state. */
 export function restoreTrained(scenario: ResolvedScenario, layers: CheckpointLayer[], kernel: KernelChoice): Trained {
-  const engine = new Engine(scenario.network, { weights: layers.map((l) => l.weights), kernel });
-  for (const l of layers) {
-    const trainable = engine.layer(l.layer) as TrainableLayer;
-    trainable.learning.learningRate = l.learningRate;
-    trainable.learning.applications = l.applications;
-  }
+  const engine = new Engine(scenario.network, { weights: layers.map((l) => l.weights), learning: layers, kernel });
   return { engine, layers, seconds: 0 };
 }
 
