@@ -97,7 +97,7 @@ describe('engine', () => {
     expect(Array.from((a.hidden[0] as ConvLayer).weights)).toEqual(Array.from((b.hidden[0] as ConvLayer).weights));
   });
 
-  it('starts each layer with weights from the learning state it is given (a checkpoint's), or its rule's initial one', () => {
+  it("starts each layer with weights from the learning state it is given (a checkpoint's), or its rule's initial one", () => {
     const net = resolveNetwork({ layers: [{ kind: 'conv', maps: 4, kernelSize: 3, padding: 1 }, { kind: 'pool' }] });
     const weights = [new Float64Array(4 * 9).fill(0.5)];
     const restored = new Engine(net, { weights, learning: [{ learningRate: 0.04, applications: 1234 }] });
