@@ -69,8 +69,19 @@ export { describeCheckpoint, compareOnnxWithSimulator, type OnnxComparison, type
 export { buildOnnxModel, splitWeights, ONNX_OPSET, ONNX_IR_VERSION, type ModelInput, type EvspikeModelMetadata } from './export/onnx.js';
 export { readOnnxModel, type LoadedOnnxModel } from './export/read.js';
 export { openSession, runBatch, CUDA_INSTALL_HINT, type Device, type OpenedSession, type OnnxBatchResult } from './export/session.js';
-export { drawPictures, PICTURES } from './viz/visualize.js';
+export { drawFigures, writeFigure, figureSpecs, figureFiles, FIGURES, type FigureName } from './viz/figures.js';
+export { renderFigure, renderSvg, rasterise, figureFontFiles, type RenderedFigure } from './viz/render.js';
 export { visualizeCheckpoint, picturesData, type PicturesOptions } from './pipeline/pictures.js';
 export type { PicturesData, KernelData, RasterData, PredictionPanelData } from './viz/data.js';
-export { weightsImage, weightHistogramImage, convergenceImage, rasterImage, predictionsImage, type KernelSet, type RasterLayer } from './viz/plots.js';
-export { Canvas } from './viz/canvas.js';
+export {
+  weightsSpec,
+  weightHistogramSpec,
+  convergenceSpec,
+  rasterSpec,
+  predictionsSpec,
+  metricAgainstParameterSpec,
+  histogram,
+  HISTOGRAM_BINS,
+  type SweepPoint,
+  type MetricChartOptions,
+} from './viz/specs.js';

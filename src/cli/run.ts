@@ -276,7 +276,7 @@ export async function runCommand(argv: string[], out: (line: string) => void, er
   }
   if (saveDir !== undefined) {
     // the pictures of the saved run, next to its checkpoint
-    visualizeCheckpoint(readCheckpoint(saveDir), data.test, saveDir);
+    await visualizeCheckpoint(readCheckpoint(saveDir), data.test, saveDir);
   }
   if (values.json) {
     out(JSON.stringify(runReportJson(result)));
@@ -300,7 +300,7 @@ export async function runCommand(argv: string[], out: (line: string) => void, er
       ['seconds: readout', f(result.seconds.readout, 2)],
       ['seconds: total', f(result.seconds.total, 2)],
       ['peak memory', `${f(result.peakMemoryMB, 0)} MB`],
-      ...(saveDir !== undefined ? ([['checkpoint and pictures', saveDir]] as [string, string][]) : []),
+      ...(saveDir !== undefined ? ([['checkpoint and figures', saveDir]] as [string, string][]) : []),
     ],
     out,
   );

@@ -1,5 +1,5 @@
-/** `evspike visualize`: the pictures of a checkpoint. */
-import { loadMnist } from '../data/mnist.js';
+/** `evspike visualize`: the figures of a checkpoint (Vega-Lite spec, SVG and PNG each). */
+import { loadDataset } from '../data/datasets.js';
 import { OptionError } from '../errors.js';
 import { readCheckpoint } from '../pipeline/checkpoint.js';
 import { parseIntegerFlag } from '../util/validate.js';
@@ -9,7 +9,8 @@ import { DATA_FLAG } from './flags.js';
 
 export const VISUALIZE_SPEC: CommandSpec = {
   name: 'visualize',
-  summary: 'Draw the learned kernels, the weight histograms, the convergence curve, a spike raster and the predictions (with the first mistakes) of a checkpoint as PNG files.',
+  summary:
+    'Draw the figures of a checkpoint (learned kernels, weight histograms, convergence curve, a spike raster, predictions with the first mistakes), each as a Vega-Lite spec (.vl.json), SVG and PNG.',
   flags: {
     checkpoint: { type: 'string', value: 'DIR', help: 'The checkpoint folder.', required: true },
     out: { type: 'string', value: 'DIR', help: 'The folder to write the pictures into (created if needed).', required: true },
@@ -21,7 +22,7 @@ export const VISUALIZE_SPEC: CommandSpec = {
 };
 const VISUALIZE_USAGE = usageLine(VISUALIZE_SPEC);
 
-export function visualizeCommand(argv: string[], out: (line: string) => void): number {
+export async function visualizeCommand(argv: string[], out: (line: string) => void): Promise<number> {
   const { values } = parseCommand(argv, VISUALIZE_SPEC);
   if (values.help) {
     out(helpText(VISUALIZE_SPEC));
@@ -33,9 +34,9 @@ export function visualizeCommand(argv: string[], out: (line: string) => void): n
   if (outDir === undefined) throw new OptionError('--out', undefined, `an output folder: ${VISUALIZE_USAGE}`);
   const samples = parseIntegerFlag('--samples', stringFlag(values, 'samples'), 50, { min: 1, max: 150 });
   const checkpoint = readCheckpoint(dir);
-  const data = loadMnist(stringFlag(values, 'data'));
+  const data = loadDataset(checkpoint.scenario.dataset, stringFlag(values, 'data'));
   const rasterSample = parseIntegerFlag('--raster-sample', stringFlag(values, 'raster-sample'), 0, { min: 0, max: data.test.count - 1 });
   const errors = parseIntegerFlag('--errors', stringFlag(values, 'errors'), 20, { min: 0, max: 50 });
-  for (const file of visualizeCheckpoint(checkpoint, data.test, outDir, { samples, errors, rasterSample })) out(`wrote ${file}`);
+  for (const file of await visualizeCheckpoint(checkpoint, data.test, outDir, { samples, errors, rasterSample })) out(`wrote ${file}`);
   return 0;
 }

@@ -1,7 +1,7 @@
 /**
- * The data of a checkpoint's pictures, gathered by running what must be run (one test sample
- * for the raster, test images for the predictions); `viz` draws it. The orchestration lives
- * here, the drawing there.
+ * The data of a checkpoint's figures, gathered by running what must be run (one test sample
+ * for the raster, test images for the predictions); `viz` turns it into Vega-Lite charts and
+ * renders them. The orchestration lives here, the drawing there.
  */
 import { imageAt, type ImageSet } from '../data/idx.js';
 import { OptionError } from '../errors.js';
@@ -11,7 +11,7 @@ import { trainableLayers, type ResolvedConvLayer } from '../neurons/network.js';
 import { neuronCount } from '../neurons/shape.js';
 import { predictLabels } from '../readout/linear-svm.js';
 import type { PicturesData } from '../viz/data.js';
-import { drawPictures } from '../viz/visualize.js';
+import { drawFigures } from '../viz/figures.js';
 import type { Checkpoint } from './checkpoint.js';
 import { extractFeatures } from './extract.js';
 
@@ -97,7 +97,7 @@ export function picturesData(checkpoint: Checkpoint, test: ImageSet, options: Pi
   return data;
 }
 
-/** Gather the data of a checkpoint's pictures (running what must be run) and draw them into `outDir`. */
-export function visualizeCheckpoint(checkpoint: Checkpoint, test: ImageSet, outDir: string, options: PicturesOptions = {}): string[] {
-  return drawPictures(picturesData(checkpoint, test, options), outDir);
+/** Gather the data of a checkpoint's figures (running what must be run) and draw them into `outDir`. */
+export async function visualizeCheckpoint(checkpoint: Checkpoint, test: ImageSet, outDir: string, options: PicturesOptions = {}): Promise<string[]> {
+  return drawFigures(picturesData(checkpoint, test, options), outDir);
 }
