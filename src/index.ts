@@ -6,10 +6,13 @@ export { EvspikeError, OptionError, DataFileError, TraceFormatError } from './er
 export { SeededRandom, shuffledIndices } from './util/random.js';
 export { decodeIdx, readIdxFile, readImageSet, imageAt, type IdxArray, type ImageSet } from './data/idx.js';
 export { loadMnist, embeddedMnistDir, type MnistData } from './data/mnist.js';
+export { loadDataset, DATASETS, type Dataset, type DatasetName } from './data/datasets.js';
 export {
   resolveNetwork,
   neuronCount,
   convLayers,
+  trainableLayers,
+  NETWORK_DEFAULTS,
   CONV_DEFAULTS,
   POOL_DEFAULTS,
   type NetworkOptions,
@@ -59,8 +62,9 @@ export {
 } from './readout/linear-svm.js';
 export { trainMlSvmReadout, ML_SVM_MAX_SAMPLES } from './readout/ml-svm.js';
 export { extractFeatures, featureCount, type ExtractResult } from './pipeline/extract.js';
-export { loadScenario, resolveScenario, withOverrides, scenarioJson, type ResolvedScenario, type ScenarioOptions } from './pipeline/scenario.js';
-export { runExperiment, sampleFigures, type RunOptions, type RunResult, type Phase } from './pipeline/run.js';
+export { loadScenario, resolveScenario, withOverrides, scenarioJson, applySetting, shippedScenarios, type ResolvedScenario, type ScenarioOptions, type ScenarioOverrides } from './pipeline/scenario.js';
+export { runExperiment, trainPhase, restoreTrained, extractPhase, readoutPhase, sampleFigures, type RunOptions, type RunResult, type Phase, type Trained } from './pipeline/run.js';
+export { evaluateCheckpoint, type EvaluateOptions, type EvaluateResult } from './pipeline/evaluate.js';
 export { readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointPayload } from './pipeline/checkpoint.js';
 export { WorkerPool } from './pipeline/workers.js';
 export { networkOptionsOf } from './neurons/network.js';
