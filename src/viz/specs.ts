@@ -118,7 +118,7 @@ export function kernelGrid(maps: number): { cols: number; gap: number } {
  * w_min black to w_max white; a layer with several input maps shows their mean) with its map
  * index above it.
  */
-function kernelLayerSpec(k: KernelData): Record<string, unknown> {
+function kernelLayerSpec(k: KernelData, maxHeight: number): Record<string, unknown> {
   const { cols, gap } = kernelGrid(k.maps);
   const taps = k.inChannels * k.kernelSize * k.kernelSize;
   const side = k.kernelSize + gap;
@@ -139,7 +139,8 @@ function kernelLayerSpec(k: KernelData): Record<string, unknown> {
   const rows = Math.ceil(k.maps / cols);
   const xMax = cols * side - gap;
   const yMax = rows * (side + 1);
-  const cell = Math.max(4, Math.min(9, Math.floor(620 / xMax)));
+  // a weight cell of 9 px at most, less when the grid would not fit 620 × maxHeight px
+  const cell = Math.max(1, Math.min(9, Math.floor(620 / xMax), Math.floor(maxHeight / yMax)));
   const x = { field: 'x', type: 'quantitative', axis: null, scale: { domain: [0, xMax] } };
   const y = { field: 'y', type: 'quantitative', axis: null, scale: { domain: [0, yMax], reverse: true } };
   return {
@@ -177,7 +178,7 @@ export function weightsSpec(kernels: readonly KernelData[]): TopLevelSpec {
     $schema: SCHEMA,
     title: 'Learned kernels',
     config: CONFIG,
-    vconcat: kernels.map(kernelLayerSpec),
+    vconcat: kernels.map((k) => kernelLayerSpec(k, Math.floor(820 / Math.max(1, kernels.length)) - 40)),
     resolve: { scale: { color: 'independent' } },
   } as unknown as TopLevelSpec;
 }
@@ -198,7 +199,8 @@ function rasterRows(l: RasterData): { row: number; colour: number }[] {
 export function rasterSpec(r: PicturesData['raster']): TopLevelSpec {
   // up to three panels a row, lower when there are two rows, so the PNG stays under 2,000 px
   const columns = Math.min(3, r.layers.length);
-  const height = r.layers.length > 3 ? 320 : 400;
+  const rows = Math.ceil(r.layers.length / columns);
+  const height = Math.max(120, Math.min(400, Math.floor(880 / rows) - 120));
   const panels = r.layers.map((l) => {
     const rows = rasterRows(l);
     const values = rows.map((p, s) => ({ bin: l.time[s], row: p.row, map: p.colour }));
@@ -263,7 +265,7 @@ function predictionCells(panel: PredictionPanelData, cols: number, height: numbe
 export const PREDICTION_COLUMNS = { first: 10, firstMany: 15, mistakes: 5 } as const;
 
 /** Side of a predictions cell and of its image, in px (the PNG doubles them). */
-export const PREDICTION_CELL = { cell: 46, image: 32 } as const;
+export const PREDICTION_CELL = { cell: 42, image: 30 } as const;
 
 function predictionPanelSpec(name: string, title: string, panel: PredictionPanelData, cols: number, height: number, width: number, showIndex: boolean): Record<string, unknown> {
   const values = predictionCells(panel, cols, height, width);

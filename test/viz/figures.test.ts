@@ -21,7 +21,7 @@ import { predictLabels } from '../../src/readout/linear-svm.js';
 import type { PicturesData } from '../../src/viz/data.js';
 import { FIGURES, figureFiles, figureSpecs } from '../../src/viz/figures.js';
 import { renderFigure, PNG_SCALE } from '../../src/viz/render.js';
-import { HISTOGRAM_BINS, histogram, metricAgainstParameterSpec, weightHistogramSpec } from '../../src/viz/specs.js';
+import { HISTOGRAM_BINS, histogram, metricAgainstParameterSpec, predictionsSpec, rasterSpec, weightHistogramSpec, weightsSpec } from '../../src/viz/specs.js';
 
 const require = createRequire(import.meta.url);
 const schema = JSON.parse(readFileSync(require.resolve('vega-lite/build/vega-lite-schema.json'), 'utf8'));
@@ -227,5 +227,42 @@ describe('the metric-against-a-parameter chart (for sweeps)', () => {
     expect(markItems(svg, 'spread_layer_0_marks').length + markItems(svg, 'spread_layer_1_marks').length).toBe(6);
     expect(texts(svg)).toContain('feature maps');
     expect(readPng(png).width).toBe(width);
+  });
+});
+
+describe('figure sizes', () => {
+  it('stay under 2,000 px a side for large networks and the largest predictions', async () => {
+    const kernels = (layer: number, maps: number, size: number, channels: number) => ({
+      layer,
+      maps,
+      inChannels: channels,
+      kernelSize: size,
+      weights: Float64Array.from({ length: maps * channels * size * size }, (_, i) => (i % 7) / 7),
+      weightMin: 0,
+      weightMax: 1,
+    });
+    const image = new Uint8Array(784).fill(100);
+    const panel = (n: number) => ({ images: Array(n).fill(image), indices: [...Array(n).keys()], truth: Array(n).fill(1), predicted: Array(n).fill(2) });
+    const layers = Array.from({ length: 7 }, (_, l) => ({
+      layer: l,
+      kind: l === 0 ? 'input' : l % 2 ? 'conv' : 'pool',
+      neurons: 1000,
+      positions: 100,
+      maps: 10,
+      neuron: Int32Array.from({ length: 50 }, (_, i) => i * 7),
+      time: Float64Array.from({ length: 50 }, (_, i) => i % 15),
+    }));
+    const specs = [
+      weightsSpec([kernels(1, 150, 7, 1)]),
+      weightsSpec([kernels(1, 130, 7, 1), kernels(3, 64, 5, 130)]),
+      weightsSpec([kernels(1, 600, 9, 1)]),
+      predictionsSpec({ height: 28, width: 28, first: panel(150), mistakes: panel(50) }),
+      rasterSpec({ sample: 0, timeBins: 15, layers }),
+    ];
+    for (const spec of specs) {
+      const { width, height } = await renderFigure(spec);
+      expect(width).toBeLessThanOrEqual(2000);
+      expect(height).toBeLessThanOrEqual(2000);
+    }
   });
 });
