@@ -7,6 +7,7 @@
  */
 import { PNG } from 'pngjs';
 import type { TopLevelSpec } from 'vega-lite';
+import type { LayerKindName } from '../neurons/kinds/index.js';
 import type { KernelData, PicturesData, PredictionPanelData, RasterData } from './data.js';
 
 /** The font every chart uses (shipped with evspike, loaded explicitly by the renderer). */
@@ -183,13 +184,21 @@ export function weightsSpec(kernels: readonly KernelData[]): TopLevelSpec {
   } as unknown as TopLevelSpec;
 }
 
-/** Rows (vertical positions) of a raster panel: conv positions (the map is the colour), else neurons. */
-function rasterRows(l: RasterData): { row: number; colour: number }[] {
-  const kind = l.kind;
-  if (kind === 'conv') {
-    return Array.from(l.neuron, (flat) => ({ row: flat % l.positions, colour: Math.floor(flat / l.positions) }));
+/** How a raster panel shows a layer: conv rows are positions coloured by map, others neurons. */
+function rasterRows(l: RasterData): { rows: { row: number; colour: number }[]; byMap: boolean; title: string; extent: number } {
+  const kind = l.kind as 'input' | LayerKindName;
+  switch (kind) {
+    case 'conv':
+      return { rows: Array.from(l.neuron, (flat) => ({ row: flat % l.positions, colour: Math.floor(flat / l.positions) })), byMap: true, title: 'position (y·W + x)', extent: l.positions };
+    case 'input':
+      return { rows: Array.from(l.neuron, (flat) => ({ row: flat, colour: 0 })), byMap: false, title: 'pixel', extent: l.neurons };
+    case 'pool':
+      return { rows: Array.from(l.neuron, (flat) => ({ row: flat, colour: 0 })), byMap: false, title: 'neuron', extent: l.neurons };
+    default: {
+      const _exhaustive: never = kind;
+      return _exhaustive;
+    }
   }
-  return Array.from(l.neuron, (flat) => ({ row: flat, colour: 0 }));
 }
 
 /**
@@ -202,10 +211,10 @@ export function rasterSpec(r: PicturesData['raster']): TopLevelSpec {
   const rows = Math.ceil(r.layers.length / columns);
   const height = Math.max(120, Math.min(400, Math.floor(880 / rows) - 120));
   const panels = r.layers.map((l) => {
-    const rows = rasterRows(l);
-    const values = rows.map((p, s) => ({ bin: l.time[s], row: p.row, map: p.colour }));
-    const isConv = l.kind === 'conv';
-    const rowsTitle = l.kind === 'input' ? 'pixel' : isConv ? 'position (y·W + x)' : 'neuron';
+    const shown = rasterRows(l);
+    const values = shown.rows.map((p, s) => ({ bin: l.time[s], row: p.row, map: p.colour }));
+    const isConv = shown.byMap;
+    const rowsTitle = shown.title;
     return {
       name: `raster_${l.layer}`,
       title: { text: [`${l.kind} (layer ${l.layer})`, `${values.length} spikes of ${l.neurons} neurons`], fontSize: 12 },
@@ -215,7 +224,7 @@ export function rasterSpec(r: PicturesData['raster']): TopLevelSpec {
       mark: { type: 'tick', thickness: 1.5, size: 8 },
       encoding: {
         x: { field: 'bin', type: 'quantitative', title: 'time bin', scale: { domain: [-0.5, r.timeBins - 0.5] }, axis: { tickMinStep: 1 } },
-        y: { field: 'row', type: 'quantitative', title: rowsTitle, scale: { domain: [0, isConv ? l.positions : l.neurons], reverse: true } },
+        y: { field: 'row', type: 'quantitative', title: rowsTitle, scale: { domain: [0, shown.extent], reverse: true } },
         ...(isConv
           ? { color: { field: 'map', type: 'quantitative', title: 'map', scale: { scheme: 'rainbow', domain: [0, Math.max(1, l.maps - 1)] } } }
           : { color: { value: l.kind === 'input' ? '#333333' : '#4c78a8' } }),
