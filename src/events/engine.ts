@@ -28,6 +28,11 @@ export interface SampleOptions {
   learnLayer?: number;
   /** Last layer to simulate (index in `network.layers`); default: the last layer. */
   lastLayer?: number;
+  /**
+   * Run the events through the heap-ordered queue even when every time is an integer (the
+   * engine otherwise runs integer times bin by bin, in the same order, without the heap).
+   */
+  useHeap?: boolean;
 }
 
 /** Multiply-accumulates of a layer in a dense clock-driven pass over `timeBins` bins. */
@@ -62,6 +67,9 @@ export class Engine {
   readonly queue = new EventQueue(2048);
   readonly streams = new SimulationStreams();
   private sampleSerial = 0;
+  private binStart = new Int32Array(0);
+  private binFill = new Int32Array(0);
+  private byBin = new Int32Array(1024);
   private lastSimulated = 0;
   private lastLearning = false;
 
@@ -133,22 +141,78 @@ export class Engine {
     this.lastLearning = learnLayer >= 0;
     for (let i = 0; i < last; i++) this.hidden[i].beginSample(sample);
 
-    const queue = this.queue;
-    queue.clear();
     const input = this.input;
     const inputLog = input.spikes;
     input.beginSample(sample);
+    let integerTimes = true;
     for (let i = 0; i < spikeTimes.length; i++) {
       const t = spikeTimes[i];
       if (t >= 0) {
         input.deliver(i, t);
-        if (last >= 1) queue.push(t, 1, SPIKE, i);
+        if (t !== Math.floor(t)) integerTimes = false;
       }
     }
-
     const streams = this.streams;
     const observing = streams.spikesObserved;
     if (observing && last === 0) this.emitLog(sample, 0, inputLog, 0);
+    if (integerTimes && !options.useHeap) {
+      this.runBins(sample, last, learnLayer, observing);
+    } else {
+      this.runQueue(sample, last, learnLayer, observing);
+    }
+    if (streams.samplesObserved) streams.emitSample(this.summary());
+  }
+
+  /**
+   * Integer times: every event of a bin is known when the bin starts, so the queue's order
+   * (time, layer, spikes before the bin's end, arrival) is simply: for each bin, for each layer
+   * in order, deliver its spikes in arrival order (input spikes by neuron index, a layer's
+   * spikes in the sorted order it emits them), then close its bin. This is the heap's order
+   * without the heap (a bucket per bin); a layer that receives nothing in a bin does no work.
+   */
+  private runBins(sample: number, last: number, learnLayer: number, observing: boolean): void {
+    const T = this.network.timeBins;
+    const inputLog = this.input.spikes;
+    // the input spikes by bin, each bin in ascending neuron order (a counting sort)
+    const binStart = this.binStart.length >= T + 1 ? this.binStart : (this.binStart = new Int32Array(T + 1));
+    binStart.fill(0, 0, T + 1);
+    for (let s = 0; s < inputLog.count; s++) binStart[inputLog.time[s] + 1]++;
+    for (let t = 0; t < T; t++) binStart[t + 1] += binStart[t];
+    const byBin = this.byBin.length >= inputLog.count ? this.byBin : (this.byBin = new Int32Array(Math.max(inputLog.count, 2 * this.byBin.length)));
+    const fill = this.binFill.length >= T ? this.binFill : (this.binFill = new Int32Array(T));
+    fill.set(binStart.subarray(0, T));
+    for (let s = 0; s < inputLog.count; s++) byBin[fill[inputLog.time[s]]++] = inputLog.neuron[s];
+    const streams = this.streams;
+    for (let t = 0; t < T; t++) {
+      let sources: Int32Array = byBin;
+      let from = binStart[t];
+      let to = binStart[t + 1];
+      for (let li = 1; li <= last && from < to; li++) {
+        const layer = this.hidden[li - 1];
+        for (let s = from; s < to; s++) {
+          if (observing) streams.emitSpike({ kind: 'spike', sample, layer: li - 1, neuron: sources[s], time: t });
+          layer.deliver(sources[s], t);
+        }
+        const first = layer.closeBin(li === learnLayer);
+        const log = layer.spikes;
+        if (li < last) {
+          sources = log.neuron;
+          from = first;
+          to = log.count;
+        } else if (observing) {
+          this.emitLog(sample, li, log, first);
+        }
+      }
+    }
+  }
+
+  /** Any times: the events through the heap-ordered queue. */
+  private runQueue(sample: number, last: number, learnLayer: number, observing: boolean): void {
+    const queue = this.queue;
+    queue.clear();
+    const inputLog = this.input.spikes;
+    if (last >= 1) for (let s = 0; s < inputLog.count; s++) queue.push(inputLog.time[s], 1, SPIKE, inputLog.neuron[s]);
+    const streams = this.streams;
     for (let slot = queue.popSlot(); slot >= 0; slot = queue.popSlot()) {
       const time = queue.timeOf(slot);
       const layerIndex = queue.layerOf(slot);
@@ -169,7 +233,6 @@ export class Engine {
         }
       }
     }
-    if (streams.samplesObserved) streams.emitSample(this.summary());
   }
 
   private checkSample(spikeTimes: ArrayLike<number>, last: number, learnLayer: number): void {
