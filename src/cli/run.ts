@@ -10,7 +10,6 @@ import { readCheckpoint } from '../pipeline/checkpoint.js';
 import { evaluateCheckpoint } from '../pipeline/evaluate.js';
 import { defaultWorkers, runExperiment, type Phase, type RunResult, type SampleFigures } from '../pipeline/run.js';
 import { loadScenario, scenarioJson, shippedScenarios, withOverrides, type ResolvedScenario } from '../pipeline/scenario.js';
-import { visualizeCheckpoint } from '../pipeline/pictures.js';
 import { finiteNumber, oneOf, parseIntegerFlag } from '../util/validate.js';
 import { helpText, listFlag, parseCommand, stringFlag, usageLine, type CommandSpec, type ParsedCommand } from './args.js';
 import { DATA_FLAG, JSON_FLAG, KERNEL_FLAG, QUIET_FLAG, SEED_FLAG, SET_FLAG, WORKERS_FLAG } from './flags.js';
@@ -276,6 +275,8 @@ export async function runCommand(argv: string[], out: (line: string) => void, er
   }
   if (saveDir !== undefined) {
     // the pictures of the saved run, next to its checkpoint
+    // the figures' renderer (vega, resvg) loads only when figures are drawn
+    const { visualizeCheckpoint } = await import('../pipeline/pictures.js');
     await visualizeCheckpoint(readCheckpoint(saveDir), data.test, saveDir);
   }
   if (values.json) {

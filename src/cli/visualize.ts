@@ -3,7 +3,6 @@ import { loadDataset } from '../data/datasets.js';
 import { OptionError } from '../errors.js';
 import { readCheckpoint } from '../pipeline/checkpoint.js';
 import { parseIntegerFlag } from '../util/validate.js';
-import { visualizeCheckpoint } from '../pipeline/pictures.js';
 import { helpText, parseCommand, stringFlag, usageLine, type CommandSpec } from './args.js';
 import { DATA_FLAG } from './flags.js';
 
@@ -37,6 +36,7 @@ export async function visualizeCommand(argv: string[], out: (line: string) => vo
   const data = loadDataset(checkpoint.scenario.dataset, stringFlag(values, 'data'));
   const rasterSample = parseIntegerFlag('--raster-sample', stringFlag(values, 'raster-sample'), 0, { min: 0, max: data.test.count - 1 });
   const errors = parseIntegerFlag('--errors', stringFlag(values, 'errors'), 20, { min: 0, max: 50 });
+  const { visualizeCheckpoint } = await import('../pipeline/pictures.js'); // vega and resvg load only here
   for (const file of await visualizeCheckpoint(checkpoint, data.test, outDir, { samples, errors, rasterSample })) out(`wrote ${file}`);
   return 0;
 }
