@@ -3,7 +3,6 @@
  * {@link CommandSpec}; this one dispatches, prints help and the version, and turns evspike's
  * own errors into one line on stderr and exit code 2 (a stack trace only for a bug).
  */
-import { readFileSync } from 'node:fs';
 import { EvspikeError } from '../errors.js';
 import { closest, usageLine, type CommandSpec } from './args.js';
 import { BENCH_SPEC, benchCommand } from './bench.js';
@@ -12,6 +11,8 @@ import { EVALUATE_SPEC, RUN_SPEC, evaluateCommand, runCommand } from './run.js';
 import { EXPORT_SPEC, INFER_SPEC, exportCommand, inferCommand } from './onnx.js';
 import { VISUALIZE_SPEC, visualizeCommand } from './visualize.js';
 import { TRAIN_SPEC, trainCommand } from './train.js';
+import { SWEEP_SPEC, sweepCommand } from './sweep.js';
+import { version } from '../util/version.js';
 
 /** Where the command's lines go (stdout and stderr by default; tests capture them). */
 export interface CommandIo {
@@ -31,13 +32,10 @@ const COMMANDS: { spec: CommandSpec; run: (argv: string[], out: Out, err: Out) =
   { spec: TRAIN_SPEC, run: (argv, out) => trainCommand(argv, out) },
   { spec: REPLAY_SPEC, run: (argv, out) => replayCommand(argv, out) },
   { spec: BENCH_SPEC, run: benchCommand },
+  { spec: SWEEP_SPEC, run: sweepCommand },
 ];
 
-/** evspike's version, from its package.json. */
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+export { version } from '../util/version.js';
 
 function usage(): string {
   const lines = COMMANDS.map(({ spec }) => `  ${spec.name.padEnd(10)} ${spec.summary.split(/(?<=\.) /)[0]}`);

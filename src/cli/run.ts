@@ -8,7 +8,8 @@ import { loadDataset } from '../data/datasets.js';
 import { EvspikeError, InterruptedError, OptionError } from '../errors.js';
 import { readCheckpoint } from '../pipeline/checkpoint.js';
 import { evaluateCheckpoint } from '../pipeline/evaluate.js';
-import { defaultWorkers, runExperiment, type Phase, type RunResult, type SampleFigures } from '../pipeline/run.js';
+import { defaultWorkers, runExperiment, runReportJson, type Phase, type RunResult, type SampleFigures } from '../pipeline/run.js';
+export { runReportJson } from '../pipeline/run.js';
 import { loadScenario, scenarioJson, shippedScenarios, withOverrides, type ResolvedScenario } from '../pipeline/scenario.js';
 import { finiteNumber, oneOf, parseIntegerFlag } from '../util/validate.js';
 import { helpText, listFlag, parseCommand, stringFlag, usageLine, type CommandSpec, type ParsedCommand } from './args.js';
@@ -129,32 +130,6 @@ export function printLayerFigures(r: SampleFigures, out: (line: string) => void)
     ]),
     out,
   );
-}
-
-/** The JSON report of `run --json`. */
-export function runReportJson(r: RunResult): Record<string, unknown> {
-  return {
-    accuracy: r.accuracy,
-    samplesToConvergence: r.samplesToConvergence,
-    spikesPerSample: r.spikesPerSample,
-    synapticEventsPerSample: r.synapticEventsPerSample,
-    denseMacsPerSample: r.denseMacsPerSample,
-    activationSparsity: r.activationSparsity,
-    neuronSparsity: r.neuronSparsity,
-    perLayer: r.perLayer,
-    seconds: r.seconds,
-    seed: r.seed,
-    config: r.config,
-    fanoutEventsPerSample: r.fanoutEventsPerSample,
-    trainAccuracy: r.trainAccuracy,
-    readoutTrainSamples: r.readoutTrainSamples,
-    testSamples: r.testSamples,
-    workers: r.workers,
-    kernel: r.kernel,
-    layers: r.layers,
-    peakMemoryMB: r.peakMemoryMB,
-    ...(r.resumedFrom === undefined ? {} : { resumedFrom: r.resumedFrom }),
-  };
 }
 
 /** What an interrupted run has saved, in words, and how to go on. */

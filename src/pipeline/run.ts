@@ -472,3 +472,30 @@ async function trainReadoutInSlices(
   }
   return { kind: 'linear-svm', classes, features: features.cols, weights, iterations, options };
 }
+
+/** The JSON report of a run (`run --json`, and each point of a sweep). */
+export function runReportJson(r: RunResult): Record<string, unknown> {
+  return {
+    accuracy: r.accuracy,
+    samplesToConvergence: r.samplesToConvergence,
+    spikesPerSample: r.spikesPerSample,
+    synapticEventsPerSample: r.synapticEventsPerSample,
+    denseMacsPerSample: r.denseMacsPerSample,
+    activationSparsity: r.activationSparsity,
+    neuronSparsity: r.neuronSparsity,
+    perLayer: r.perLayer,
+    seconds: r.seconds,
+    seed: r.seed,
+    config: r.config,
+    fanoutEventsPerSample: r.fanoutEventsPerSample,
+    trainAccuracy: r.trainAccuracy,
+    readoutTrainSamples: r.readoutTrainSamples,
+    testSamples: r.testSamples,
+    workers: r.workers,
+    kernel: r.kernel,
+    layers: r.layers,
+    peakMemoryMB: r.peakMemoryMB,
+    ...(r.resumedFrom === undefined ? {} : { resumedFrom: r.resumedFrom }),
+  };
+}
+
