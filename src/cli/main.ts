@@ -12,6 +12,7 @@ import { EXPORT_SPEC, INFER_SPEC, exportCommand, inferCommand } from './onnx.js'
 import { VISUALIZE_SPEC, visualizeCommand } from './visualize.js';
 import { TRAIN_SPEC, trainCommand } from './train.js';
 import { SWEEP_SPEC, sweepCommand } from './sweep.js';
+import { WORKER_SPEC, workerCommand } from './worker.js';
 import { version } from '../util/version.js';
 
 /** Where the command's lines go (stdout and stderr by default; tests capture them). */
@@ -33,6 +34,7 @@ const COMMANDS: { spec: CommandSpec; run: (argv: string[], out: Out, err: Out) =
   { spec: REPLAY_SPEC, run: (argv, out) => replayCommand(argv, out) },
   { spec: BENCH_SPEC, run: benchCommand },
   { spec: SWEEP_SPEC, run: sweepCommand },
+  { spec: WORKER_SPEC, run: workerCommand },
 ];
 
 export { version } from '../util/version.js';

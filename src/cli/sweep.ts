@@ -25,6 +25,8 @@ export const SWEEP_SPEC: CommandSpec = {
     out: { type: 'string', value: 'DIR', help: 'The results folder.', default: 'out/sweep-NAME' },
     seeds: { type: 'string', value: 'LIST', help: "Seeds to run instead of the sweep's, as 0,1,2 or 0-9." },
     workers: WORKERS_FLAG,
+    queue: { type: 'string', value: 'URL', help: 'Run the points through BullMQ on this Redis (redis://[:password@]host:port[/db], rediss:// for TLS): this process coordinates, `evspike worker` processes run them.' },
+    prefix: { type: 'string', value: 'NAME', help: 'The BullMQ key prefix of the queue (coordinator and workers must share it).', default: 'evspike' },
     report: { type: 'string', value: 'DIR', help: 'Print the report of a results folder (and write its CSV and figures) without running anything.' },
     data: DATA_FLAG,
     json: JSON_FLAG,
@@ -135,8 +137,32 @@ export async function sweepCommand(argv: string[], out: (line: string) => void, 
   process.on('SIGTERM', onSignal);
   let ran = 0;
   let skipped = 0;
+  const queueUrl = stringFlag(values, 'queue');
   try {
-    ({ ran, skipped } = await runSweep({
+    if (queueUrl !== undefined) {
+      const { coordinateSweep, parseQueueUrl } = await import('../pipeline/distributed.js');
+      const r = await coordinateSweep({
+        sweep,
+        points,
+        data,
+        outDir,
+        version: version(),
+        connection: parseQueueUrl(queueUrl),
+        prefix: stringFlag(values, 'prefix') ?? 'evspike',
+        signal: controller.signal,
+        onPoint: (done, _total, id) => progress.update(done, `recorded ${id}`),
+        onFailed: (id, reason) => err(`point ${id} failed: ${reason}`),
+        onReadded: (n) => err(`${n} job(s) were missing from Redis (restarted or flushed?): added again`),
+      });
+      ran = r.recorded;
+      skipped = r.skipped;
+      if (r.failed.length > 0) {
+        progress.clear();
+        err(`evspike sweep: ${r.failed.length} point(s) failed (their reasons are above); the others are in ${outDir}/runs`);
+        await report(outDir, out, Boolean(values.json));
+        return 1;
+      }
+    } else ({ ran, skipped } = await runSweep({
       sweep,
       points,
       data,
