@@ -12,7 +12,7 @@
  * and it polls, so that a Redis that restarted empty is noticed (points with neither a result
  * nor a job are added again) and a failed job is reported instead of waited for.
  */
-import { Queue, Worker, type Job } from 'bullmq';
+import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import type { Dataset } from '../data/datasets.js';
 import { EvspikeError, InterruptedError, OptionError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -129,14 +129,22 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   });
 
 /** Run a sweep through the queue: add the unfinished points' jobs and record results as they complete. */
-export async function coordinateSweep(o: CoordinateOptions): Promise<{ recorded: number; skipped: number; failed: { id: string; reason: string }[] }> {
+export async function coordinateSweep(o: CoordinateOptions): Promise<{ recorded: number; skipped: number; failed: { id: string; reason: string }[]; latencyMs: number[] }> {
   const timing = { ...DEFAULT_QUEUE_TIMING, ...o.timing };
   const checksum = dataChecksum(o.data);
   openSweepFolder(o.outDir, o.sweep, o.version, checksum);
   const queue = new Queue(QUEUE_NAME, { connection: o.connection, prefix: o.prefix });
   queue.on('error', () => {}); // connection errors surface through the calls below
+  // a job's completion wakes the loop at once; the poll is the fallback (lost events, restarts)
+  const events = new QueueEvents(QUEUE_NAME, { connection: o.connection, prefix: o.prefix });
+  events.on('error', () => {});
+  let wake: (() => void) | undefined;
+  const wakeUp = (): void => wake?.();
+  events.on('completed', wakeUp);
+  events.on('failed', wakeUp);
+  const latencyMs: number[] = [];
   try {
-    await withTimeout(queue.waitUntilReady(), 10_000, `cannot reach Redis at ${o.connection.host}:${o.connection.port}`);
+    await withTimeout(Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), 10_000, `cannot reach Redis at ${o.connection.host}:${o.connection.port}`);
     const pending = new Map<string, SweepPointSpec>();
     let skipped = 0;
     for (const p of o.points) {
@@ -172,6 +180,7 @@ export async function coordinateSweep(o: CoordinateOptions): Promise<{ recorded:
               result: job.returnvalue as Record<string, unknown>,
             };
             writeFileAtomic(pointFile(o.outDir, point.id), JSON.stringify(result) + '\n');
+            if (job.finishedOn !== undefined) latencyMs.push(Date.now() - job.finishedOn);
             recorded++;
           }
           pending.delete(jobId);
@@ -188,10 +197,14 @@ export async function coordinateSweep(o: CoordinateOptions): Promise<{ recorded:
         await add(missing);
         o.onReadded?.(missing.length);
       }
-      if (pending.size > 0) await sleep(timing.pollInterval, o.signal);
+      if (pending.size > 0) {
+        await Promise.race([sleep(timing.pollInterval, o.signal), new Promise<void>((resolve) => (wake = resolve))]);
+        wake = undefined;
+      }
     }
-    return { recorded, skipped, failed };
+    return { recorded, skipped, failed, latencyMs };
   } finally {
+    await events.close().catch(() => {});
     await queue.close().catch(() => {});
   }
 }
