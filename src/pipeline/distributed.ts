@@ -13,6 +13,7 @@
  * nor a job are added again) and a failed job is reported instead of waited for.
  */
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { Dataset } from '../data/datasets.js';
 import { EvspikeError, InterruptedError, OptionError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -61,6 +62,31 @@ export function parseQueueUrl(text: string): RedisConnection {
     ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
     maxRetriesPerRequest: null,
   };
+}
+
+/**
+ * Check that the Redis answers (and accepts our password) before BullMQ is given it: BullMQ's
+ * connections retry for ever, so an unreachable or password-protected Redis is reported here,
+ * within seconds, as one line.
+ */
+export async function probeRedis(c: RedisConnection): Promise<void> {
+  const client = new Redis({ ...c, lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, enableReadyCheck: false });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (e) {
+    const message = (e as Error).message;
+    if (/NOAUTH|WRONGPASS|invalid password/i.test(message)) {
+      throw new EvspikeError(`Redis at ${c.host}:${c.port} refused us: ${message.trim()} (give the password in the URL: redis://:PASSWORD@${c.host}:${c.port})`);
+    }
+    if (c.password !== undefined && /Connection is closed/i.test(message)) {
+      throw new EvspikeError(`Redis at ${c.host}:${c.port} closed the connection on our password (a wrong password?)`);
+    }
+    throw new EvspikeError(`cannot reach Redis at ${c.host}:${c.port}: ${message.trim() || 'no answer'}`);
+  } finally {
+    client.disconnect();
+  }
 }
 
 /** What a job carries: data only. */
@@ -132,6 +158,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 export async function coordinateSweep(o: CoordinateOptions): Promise<{ recorded: number; skipped: number; failed: { id: string; reason: string }[]; latencyMs: number[] }> {
   const timing = { ...DEFAULT_QUEUE_TIMING, ...o.timing };
   const checksum = dataChecksum(o.data);
+  await probeRedis(o.connection);
   openSweepFolder(o.outDir, o.sweep, o.version, checksum);
   const queue = new Queue(QUEUE_NAME, { connection: o.connection, prefix: o.prefix });
   queue.on('error', () => {}); // connection errors surface through the calls below
@@ -257,6 +284,7 @@ export interface WorkerProcessOptions {
 export async function startSweepWorker(o: WorkerProcessOptions): Promise<Worker> {
   const timing = { ...DEFAULT_QUEUE_TIMING, ...o.timing };
   const checksum = dataChecksum(o.data);
+  await probeRedis(o.connection);
   const worker = new Worker(
     QUEUE_NAME,
     async (job: Job) => {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { InterruptedError } from '../../src/errors.js';
 import { checkJobData, coordinateSweep, parseQueueUrl, QUEUE_NAME } from '../../src/pipeline/distributed.js';
@@ -62,6 +63,13 @@ const comparable = (r: Record<string, unknown>): Record<string, unknown> => {
 };
 const resultsOf = (dir: string): Map<string, SweepPointResult> =>
   new Map(readdirSync(join(dir, 'runs')).map((f) => [f, JSON.parse(readFileSync(join(dir, 'runs', f), 'utf8')) as SweepPointResult]));
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
 
 async function until(check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
   const start = Date.now();
@@ -233,6 +241,28 @@ describe('sweeps through BullMQ on Redis', () => {
       stop(worker);
       await queue.obliterate({ force: true }).catch(() => {});
       await queue.close();
+    }
+  });
+
+  it('reports an unreachable or password-protected Redis in one line, quickly', async (ctx) => {
+    if (redis === undefined || !hasRedisServer()) return ctx.skip();
+    const dir = tmp('q6');
+    const file = sweepFile(dir);
+    const closed = await freePort();
+    const t0 = Date.now();
+    const unreachable = await cli('sweep', file, '--out', join(dir, 'a'), '--queue', `redis://127.0.0.1:${closed}`, '--quiet');
+    expect(unreachable.code).toBe(2);
+    expect(unreachable.err).toMatch(new RegExp(`^evspike sweep: cannot reach Redis at 127\\.0\\.0\\.1:${closed}`));
+    expect(Date.now() - t0).toBeLessThan(8000);
+    const port = await freePort();
+    const guarded = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', 'secret'], { stdio: 'ignore' });
+    try {
+      await until(async () => (await cli('sweep', file, '--out', join(dir, 'b'), '--queue', `redis://127.0.0.1:${port}`, '--quiet')).err.includes('refused us'), 10_000);
+      const r = await cli('sweep', file, '--out', join(dir, 'b'), '--queue', `redis://127.0.0.1:${port}`, '--quiet');
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/Redis at 127\.0\.0\.1:\d+ refused us: NOAUTH.*give the password in the URL/);
+    } finally {
+      guarded.kill('SIGKILL');
     }
   });
 
