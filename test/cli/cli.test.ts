@@ -9,6 +9,8 @@ import { REPLAY_SPEC } from '../../src/cli/replay.js';
 import { EVALUATE_SPEC, RUN_SPEC } from '../../src/cli/run.js';
 import { TRAIN_SPEC } from '../../src/cli/train.js';
 import { VISUALIZE_SPEC } from '../../src/cli/visualize.js';
+import { SWEEP_SPEC } from '../../src/cli/sweep.js';
+import { WORKER_SPEC } from '../../src/cli/worker.js';
 import { loadScenario, withOverrides } from '../../src/pipeline/scenario.js';
 import { STDP_DEFAULTS } from '../../src/plasticity/stdp.js';
 import { referenceTracePath, repoRoot } from '../helpers.js';
@@ -25,13 +27,13 @@ describe('evspike command line', async () => {
     const help = await run('--help');
     expect(help.code).toBe(0);
     expect(help.out).toMatch(/evspike replay TRACE/);
-    for (const name of ['run', 'evaluate', 'visualize', 'export', 'infer', 'train', 'replay', 'bench']) expect(help.out).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
+    for (const name of ['run', 'evaluate', 'visualize', 'export', 'infer', 'train', 'replay', 'bench', 'sweep', 'worker']) expect(help.out).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
     const r = await run('frobnicate');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/unknown command "frobnicate"/);
   });
 
-  for (const spec of [RUN_SPEC, EVALUATE_SPEC, VISUALIZE_SPEC, EXPORT_SPEC, INFER_SPEC, TRAIN_SPEC, REPLAY_SPEC, BENCH_SPEC]) {
+  for (const spec of [RUN_SPEC, EVALUATE_SPEC, VISUALIZE_SPEC, EXPORT_SPEC, INFER_SPEC, TRAIN_SPEC, REPLAY_SPEC, BENCH_SPEC, SWEEP_SPEC, WORKER_SPEC]) {
     it(`evspike ${spec.name} --help lists every flag with its meaning and default`, async () => {
       const r = await run(spec.name, '--help');
       expect(r.code).toBe(0);
