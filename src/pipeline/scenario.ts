@@ -3,8 +3,9 @@
  * training, readout, limits, seed). The same resolver validates scenario files and
  * command-line overrides, and the resolved scenario is what results and checkpoints record.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { findJsonFile, jsonNames } from '../util/files.js';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EvspikeError, OptionError } from '../errors.js';
 import { networkOptionsOf, resolveNetwork, type NetworkOptions, type ResolvedNetwork } from '../neurons/network.js';
@@ -135,11 +136,7 @@ export function scenariosDir(): string {
 
 /** The names of the scenarios shipped with evspike, sorted. */
 export function shippedScenarios(): string[] {
-  if (!existsSync(scenariosDir())) return [];
-  return readdirSync(scenariosDir())
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => f.slice(0, -'.json'.length))
-    .sort();
+  return jsonNames(scenariosDir());
 }
 
 /**
@@ -147,10 +144,7 @@ export function shippedScenarios(): string[] {
  * (`mnist-vdsp`, `mnist-quick.json`). A file that exists wins over a shipped name.
  */
 export function loadScenario(nameOrFile: string): ResolvedScenario {
-  const bare = nameOrFile.endsWith('.json') ? nameOrFile.slice(0, -'.json'.length) : nameOrFile;
-  const candidates = [nameOrFile];
-  if (!/[\\/]/.test(nameOrFile)) candidates.push(join(scenariosDir(), `${bare}.json`));
-  const file = candidates.find((f) => existsSync(f) && statSync(f).isFile());
+  const file = findJsonFile(nameOrFile, scenariosDir());
   if (file === undefined) {
     const shipped = shippedScenarios();
     throw new EvspikeError(`unknown scenario ${JSON.stringify(nameOrFile)}: no such file or shipped scenario${shipped.length > 0 ? ` (shipped: ${shipped.join(', ')})` : ''}`);

@@ -7,7 +7,8 @@
  * definition and evspike's version, and refuses another sweep or version rather than mix them.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { findJsonFile, jsonNames } from '../util/files.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Dataset } from '../data/datasets.js';
@@ -58,19 +59,12 @@ export function sweepsDir(): string {
 
 /** The names of the shipped sweeps, sorted. */
 export function shippedSweeps(): string[] {
-  if (!existsSync(sweepsDir())) return [];
-  return readdirSync(sweepsDir())
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => f.slice(0, -'.json'.length))
-    .sort();
+  return jsonNames(sweepsDir());
 }
 
 function readSweepFile(nameOrFile: string, baseDir?: string): { json: unknown; file: string } {
-  const bare = nameOrFile.endsWith('.json') ? nameOrFile.slice(0, -'.json'.length) : nameOrFile;
   // an included sweep is looked for beside the sweep that includes it first
-  const candidates = baseDir === undefined ? [nameOrFile] : [resolve(baseDir, nameOrFile), resolve(baseDir, `${bare}.json`)];
-  if (!/[\\/]/.test(nameOrFile)) candidates.push(join(sweepsDir(), `${bare}.json`));
-  const file = candidates.find((f) => existsSync(f) && statSync(f).isFile());
+  const file = findJsonFile(nameOrFile, sweepsDir(), baseDir);
   if (file === undefined) throw new EvspikeError(`unknown sweep ${JSON.stringify(nameOrFile)}: no such file or shipped sweep (shipped: ${shippedSweeps().join(', ')})`);
   try {
     return { json: JSON.parse(readFileSync(file, 'utf8')), file };
