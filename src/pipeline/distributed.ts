@@ -18,9 +18,8 @@ import type { Dataset } from '../data/datasets.js';
 import { EvspikeError, InterruptedError, OptionError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { isPlainObject } from '../util/validate.js';
-import { runExperiment, runReportJson } from './run.js';
 import { resolveScenario } from './scenario.js';
-import { dataChecksum, openSweepFolder, pointDone, pointFile, type ResolvedSweep, type SweepPointResult, type SweepPointSpec } from './sweep.js';
+import { dataChecksum, openSweepFolder, pointDone, pointFile, runPoint, type ResolvedSweep, type SweepPointResult, type SweepPointSpec } from './sweep.js';
 import { scenarioJson } from './scenario.js';
 
 /** The queue every evspike sweep uses (each deployment separates itself by its prefix). */
@@ -111,7 +110,7 @@ function jobDataOf(sweep: ResolvedSweep, point: SweepPointSpec, version: string,
     dataChecksum: checksum,
     sweep: sweep.name,
     definitionHash: sweep.definitionHash,
-    point: { part: point.part, id: point.id, values: [...point.values], labels: [...point.labels], seed: point.seed, settings: [...point.settings], scenario: scenarioJson(point.scenario) },
+    point: { part: point.part, run: point.run, id: point.id, values: [...point.values], labels: [...point.labels], seed: point.seed, settings: [...point.settings], scenario: scenarioJson(point.scenario) },
   };
 }
 
@@ -260,6 +259,7 @@ export function checkJobData(data: unknown, version: string, checksum: string): 
   if (data.dataChecksum !== checksum) throw new Error(`refused: a job on other data (checksum ${String(data.dataChecksum).slice(0, 12)}…, this worker's is ${checksum.slice(0, 12)}…)`);
   const point = data.point;
   if (!isPlainObject(point) || typeof point.id !== 'string' || !Number.isInteger(point.seed)) throw new Error('refused: the job has no point (id, seed, scenario)');
+  if (point.run !== 'network' && point.run !== 'pixel-svm') throw new Error(`refused: the job runs ${JSON.stringify(point.run)}, not "network" or "pixel-svm"`);
   try {
     resolveScenario(point.scenario, 'job scenario');
   } catch (e) {
@@ -291,8 +291,7 @@ export async function startSweepWorker(o: WorkerProcessOptions): Promise<Worker>
       const data = checkJobData(job.data, o.version, checksum);
       o.onJob?.('start', data.point.id);
       const scenario = resolveScenario(data.point.scenario, 'job scenario');
-      const result = await runExperiment({ scenario, data: o.data, workers: o.workers });
-      return runReportJson(result);
+      return runPoint(data.point.run, scenario, o.data, o.workers);
     },
     {
       connection: o.connection,

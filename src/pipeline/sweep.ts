@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import type { Dataset } from '../data/datasets.js';
 import { EvspikeError, InterruptedError, OptionError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { integer, isPlainObject } from '../util/validate.js';
+import { integer, isPlainObject, oneOf } from '../util/validate.js';
+import { runPixelBaseline } from './baseline.js';
 import { runExperiment, runReportJson } from './run.js';
 import { loadScenario, scenarioJson, withOverrides, type ResolvedScenario } from './scenario.js';
 
@@ -28,10 +29,17 @@ export interface SweepAxis {
   readonly log: boolean;
 }
 
+/**
+ * What a point runs: `network`, the whole experiment of its scenario (`evspike run`);
+ * `pixel-svm`, the raw-pixel baseline (the scenario's readout on the pixels, no network).
+ */
+export type SweepRun = 'network' | 'pixel-svm';
+
 /** One analysis of a sweep: a base scenario, its axes, seeds and metrics. */
 export interface SweepPart {
   readonly name: string;
   readonly description: string;
+  readonly run: SweepRun;
   readonly scenario: ResolvedScenario;
   /** Settings applied to the base scenario before the axes (`--set` syntax). */
   readonly set: readonly string[];
@@ -73,7 +81,7 @@ function readSweepFile(nameOrFile: string, baseDir?: string): { json: unknown; f
   }
 }
 
-const KEYS = ['name', 'description', 'scenario', 'set', 'axes', 'seeds', 'metrics', 'include'];
+const KEYS = ['name', 'description', 'run', 'scenario', 'set', 'axes', 'seeds', 'metrics', 'include'];
 
 function resolveAxis(raw: unknown, field: string): SweepAxis {
   if (!isPlainObject(raw)) throw new OptionError(field, raw, 'an object with "path" (or "paths") and "values"');
@@ -105,6 +113,7 @@ function resolvePart(raw: Record<string, unknown>, source: string): SweepPart {
   const part: SweepPart = {
     name,
     description: typeof raw.description === 'string' ? raw.description : '',
+    run: oneOf(field('run'), raw.run, ['network', 'pixel-svm'], 'network'),
     scenario,
     set: set as string[],
     axes: resolvedAxes,
@@ -143,7 +152,7 @@ export function loadSweep(nameOrFile: string, seen: string[] = [], baseDir?: str
   const names = parts.map((p) => p.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) throw new OptionError(`${file}: include`, dup, 'parts with different names');
-  const definition = parts.map((p) => ({ name: p.name, scenario: scenarioJson(p.scenario), set: p.set, axes: p.axes, seeds: p.seeds }));
+  const definition = parts.map((p) => ({ name: p.name, run: p.run, scenario: scenarioJson(p.scenario), set: p.set, axes: p.axes, seeds: p.seeds }));
   return {
     name: json.name,
     description: typeof json.description === 'string' ? json.description : '',
@@ -156,6 +165,7 @@ export function loadSweep(nameOrFile: string, seen: string[] = [], baseDir?: str
 export interface SweepPointSpec {
   readonly id: string;
   readonly part: string;
+  readonly run: SweepRun;
   readonly values: readonly (number | string | boolean)[];
   /** The labels of the part's axes, in the order of `values`. */
   readonly labels: readonly string[];
@@ -177,7 +187,7 @@ export function sweepPoints(sweep: ResolvedSweep, seeds?: readonly number[]): Sw
         const scenario = withOverrides(part.scenario, { seed, set: settings });
         const hash = createHash('sha256').update(JSON.stringify(scenarioJson(scenario))).digest('hex').slice(0, 10);
         const id = `${part.name}_${values.map((v) => String(v).replace(/[^\w.-]/g, '_')).join('_')}_seed${seed}_${hash}`;
-        points.push({ id, part: part.name, values, labels: part.axes.map((a) => a.label), seed, settings, scenario });
+        points.push({ id, part: part.name, run: part.run, values, labels: part.axes.map((a) => a.label), seed, settings, scenario });
       }
     }
   }
@@ -211,6 +221,7 @@ export interface SweepPointResult {
   version: 1;
   sweep: string;
   part: string;
+  run: SweepRun;
   id: string;
   values: (number | string | boolean)[];
   labels: string[];
@@ -266,14 +277,29 @@ export function pointDone(outDir: string, id: string): boolean {
   }
 }
 
-/** Run one point: a normal run of its scenario; returns what is written for it. */
+/** Run what a point runs (a normal run of its scenario, or the pixel baseline); its JSON result. */
+export async function runPoint(run: SweepRun, scenario: ResolvedScenario, data: Dataset, workers: number, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  switch (run) {
+    case 'network':
+      return runReportJson(await runExperiment({ scenario, data, workers, signal }));
+    case 'pixel-svm':
+      return runPixelBaseline(scenario, data);
+    default: {
+      const _exhaustive: never = run;
+      return _exhaustive;
+    }
+  }
+}
+
+/** Run one point; returns what is written for it. */
 export async function runSweepPoint(point: SweepPointSpec, sweep: string, data: Dataset, options: { workers: number; version: string; checksum: string; signal?: AbortSignal }): Promise<SweepPointResult> {
-  const result = await runExperiment({ scenario: point.scenario, data, workers: options.workers, signal: options.signal });
+  const result = await runPoint(point.run, point.scenario, data, options.workers, options.signal);
   return {
     format: 'evspike-sweep-point',
     version: 1,
     sweep,
     part: point.part,
+    run: point.run,
     id: point.id,
     values: [...point.values],
     labels: [...point.labels],
@@ -282,7 +308,7 @@ export async function runSweepPoint(point: SweepPointSpec, sweep: string, data: 
     evspike: options.version,
     dataChecksum: options.checksum,
     scenario: scenarioJson(point.scenario),
-    result: runReportJson(result),
+    result,
   };
 }
 

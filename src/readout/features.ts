@@ -11,6 +11,11 @@ export interface SparseFeatures {
   /** The features of sample i are `indices[offsets[i] … offsets[i+1])`, ascending. */
   readonly offsets: Int32Array;
   readonly indices: Int32Array;
+  /**
+   * The value of each stored feature, parallel to `indices`; absent for binary features (every
+   * stored feature is 1), which is what the network's spikes give. Raw-pixel baselines use it.
+   */
+  readonly values?: Float64Array;
 }
 
 /** Builds a {@link SparseFeatures} one sample at a time. */

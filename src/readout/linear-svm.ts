@@ -7,7 +7,8 @@
  *
  * The primal problem of one class: min_w ½‖w‖² + C Σ_i max(0, 1 − y_i w·x̃_i)², x̃_i = (x_i, 1).
  * Its dual: min_α ½ αᵀ(Q + D)α − eᵀα, α ≥ 0, Q_ij = y_i y_j x̃_i·x̃_j, D = I/(2C); then
- * w = Σ_i α_i y_i x̃_i. Features are binary, so x̃_i·w is a sum of gathered weights.
+ * w = Σ_i α_i y_i x̃_i. Features are binary, so x̃_i·w is a sum of gathered weights; features
+ * with values (raw-pixel baselines) take the products.
  */
 import { OptionError } from '../errors.js';
 import { SeededRandom } from '../util/random.js';
@@ -51,7 +52,7 @@ export interface BinarySvm {
  * @param positive per sample, whether it is of the positive class
  */
 export function trainBinarySvm(features: SparseFeatures, positive: (i: number) => boolean, options: ResolvedLinearSvmOptions): BinarySvm {
-  const { rows: l, cols, offsets, indices } = features;
+  const { rows: l, cols, offsets, indices, values } = features;
   const bias = cols; // index of the bias weight
   const w = new Float64Array(cols + 1);
   const alpha = new Float64Array(l);
@@ -60,8 +61,13 @@ export function trainBinarySvm(features: SparseFeatures, positive: (i: number) =
   const diag = 0.5 / options.C;
   for (let i = 0; i < l; i++) {
     y[i] = positive(i) ? 1 : -1;
-    // x̃_i · x̃_i: the number of active binary features, plus 1 for the bias
-    qd[i] = diag + (offsets[i + 1] - offsets[i]) + 1;
+    // x̃_i · x̃_i: the number of active binary features (or the sum of squared values), plus 1 for the bias
+    let norm = offsets[i + 1] - offsets[i];
+    if (values !== undefined) {
+      norm = 0;
+      for (let k = offsets[i]; k < offsets[i + 1]; k++) norm += values[k] * values[k];
+    }
+    qd[i] = diag + norm + 1;
   }
   const index = new Int32Array(l);
   for (let i = 0; i < l; i++) index[i] = i;
@@ -86,7 +92,8 @@ export function trainBinarySvm(features: SparseFeatures, positive: (i: number) =
       const start = offsets[i];
       const end = offsets[i + 1];
       let dot = w[bias];
-      for (let k = start; k < end; k++) dot += w[indices[k]];
+      if (values === undefined) for (let k = start; k < end; k++) dot += w[indices[k]];
+      else for (let k = start; k < end; k++) dot += w[indices[k]] * values[k];
       const g = yi * dot - 1 + alpha[i] * diag;
       let pg = 0;
       if (alpha[i] === 0) {
@@ -111,7 +118,8 @@ export function trainBinarySvm(features: SparseFeatures, positive: (i: number) =
         alpha[i] = next;
         const d = (next - old) * yi;
         if (d !== 0) {
-          for (let k = start; k < end; k++) w[indices[k]] += d;
+          if (values === undefined) for (let k = start; k < end; k++) w[indices[k]] += d;
+          else for (let k = start; k < end; k++) w[indices[k]] += d * values[k];
           w[bias] += d;
         }
       }
@@ -198,7 +206,8 @@ export function readoutScores(readout: Pick<LinearReadout, 'classes' | 'features
     for (let c = 0; c < nc; c++) {
       const base = c * stride;
       let s = w[base + readout.features];
-      for (let k = start; k < end; k++) s += w[base + features.indices[k]];
+      if (features.values === undefined) for (let k = start; k < end; k++) s += w[base + features.indices[k]];
+      else for (let k = start; k < end; k++) s += w[base + features.indices[k]] * features.values[k];
       scores[i * nc + c] = s;
     }
   }

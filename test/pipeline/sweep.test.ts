@@ -15,6 +15,7 @@ import { InterruptedError } from '../../src/errors.js';
 import { runExperiment, runReportJson } from '../../src/pipeline/run.js';
 import { withOverrides } from '../../src/pipeline/scenario.js';
 import { loadSweep, readSweepResults, runSweep, sweepCsv, sweepPoints, sweepTable, type SweepPointResult } from '../../src/pipeline/sweep.js';
+import { pixelFeatures } from '../../src/pipeline/baseline.js';
 
 const mnist = loadMnist();
 const tmp = (name: string): string => mkdtempSync(join(tmpdir(), `evspike-${name}-`));
@@ -143,7 +144,9 @@ describe('sweeps on one machine', () => {
 
   it('ships the paper sweep with the authors values', () => {
     const paper = loadSweep('paper');
-    expect(paper.parts.map((p) => p.name)).toEqual(['maps', 'pooling', 'train-samples', 'depression']);
+    expect(paper.parts.map((p) => p.name)).toEqual(['maps', 'pooling', 'train-samples', 'depression', 'baseline']);
+    expect(paper.parts.find((p) => p.name === 'baseline')).toMatchObject({ run: 'pixel-svm' });
+    expect(paper.parts.find((p) => p.name === 'baseline')!.scenario.readout.C).toBe(0.005);
     const axis = (name: string) => paper.parts.find((p) => p.name === name)!.axes[0];
     expect(axis('maps').values).toEqual([5, 10, 20, 30, 40, 50, 60, 70, 90, 110, 130, 150]);
     expect(axis('pooling').paths).toEqual(['network.layers[1].kernelSize', 'network.layers[1].stride']);
@@ -151,8 +154,27 @@ describe('sweeps on one machine', () => {
     expect(axis('train-samples').values).toEqual([0, 10, 50, 100, 150, 200, 250, 300, 500, 1000, 2000]);
     expect(axis('depression').values).toEqual([1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 2.75, 3]);
     expect(paper.parts.every((p) => p.seeds.length === 10)).toBe(true);
-    expect(sweepPoints(paper)).toHaveLength((12 + 6 + 11 + 9) * 10);
-    expect(new Set(sweepPoints(paper).map((p) => p.id)).size).toBe(380);
+    expect(sweepPoints(paper)).toHaveLength((12 + 6 + 11 + 9 + 1) * 10);
+    expect(new Set(sweepPoints(paper).map((p) => p.id)).size).toBe(390);
+  });
+
+  it('runs the raw-pixel baseline as a sweep point: the readout on the pixels, no network', async () => {
+    const dir = tmp('sweep-baseline');
+    const file = join(dir, 'b.json');
+    writeFileSync(file, JSON.stringify({ name: 'b', run: 'pixel-svm', scenario: 'mnist-quick', set: ['limits.extract=2000', 'limits.test=500'], axes: [{ path: 'readout.C', values: [0.005] }], seeds: [0] }));
+    const sweep = loadSweep(file);
+    const out = join(dir, 'out');
+    await runSweep({ sweep, points: sweepPoints(sweep), data: mnist, outDir: out, workers: 1, version: '9.9.9' });
+    const [point] = readSweepResults(out).points;
+    expect(point.run).toBe('pixel-svm');
+    expect(point.result).toMatchObject({ baseline: 'raw-pixels', features: 784, readoutTrainSamples: 2000, testSamples: 500 });
+    // a linear SVM on MNIST pixels: well above chance, below the spiking network
+    expect(point.result.accuracy as number).toBeGreaterThan(0.8);
+    expect(point.result.accuracy as number).toBeLessThan(0.95);
+    // the pixels as features: the non-zero ones, scaled to [0, 1]
+    const f = pixelFeatures(mnist.test, 1);
+    expect(f.indices.length).toBe(mnist.test.pixels.subarray(0, 784).filter((v) => v > 0).length);
+    expect(Array.from(f.values!)).toEqual(Array.from(f.indices, (p) => mnist.test.pixels[p] / 255));
   });
 
   it('parses seed lists', () => {

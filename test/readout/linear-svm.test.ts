@@ -129,6 +129,47 @@ describe('L2-loss SVM by dual coordinate descent', () => {
   });
 });
 
+describe('features with values (the raw-pixel baseline)', () => {
+  it('reach the primal optimum with values, and equal the binary solver when every value is 1', () => {
+    const random = new SeededRandom(13);
+    const rows = Array.from({ length: 40 }, () => [...new Set(Array.from({ length: 4 }, () => random.nextInt(8)))].sort((a, b) => a - b));
+    const binary = features(rows, 8);
+    const ones = { ...binary, values: new Float64Array(binary.indices.length).fill(1) };
+    const positive = (i: number): boolean => rows[i].includes(3);
+    const opts = resolveLinearSvmOptions({ C: 0.5, tolerance: 1e-9, maxIterations: 100000 });
+    expect(Array.from(trainBinarySvm(ones, positive, opts).weights)).toEqual(Array.from(trainBinarySvm(binary, positive, opts).weights));
+    // values other than 1
+    const values = Float64Array.from(binary.indices, (_, k) => 0.25 + ((k * 7) % 5) / 5);
+    const valued = { ...binary, values };
+    const w = trainBinarySvm(valued, positive, opts).weights;
+    // primal objective ½‖w‖² + C Σ max(0, 1 − y w·x̃)² is at its minimum: no small step lowers it
+    const objective = (v: Float64Array): number => {
+      let o = 0;
+      for (const x of v) o += 0.5 * x * x;
+      for (let i = 0; i < valued.rows; i++) {
+        let dot = v[8];
+        for (let k = valued.offsets[i]; k < valued.offsets[i + 1]; k++) dot += v[valued.indices[k]] * values[k];
+        const m = Math.max(0, 1 - (positive(i) ? 1 : -1) * dot);
+        o += 0.5 * m * m;
+      }
+      return o;
+    };
+    const best = objective(w);
+    for (let j = 0; j < w.length; j++) {
+      for (const step of [1e-3, -1e-3]) {
+        const moved = Float64Array.from(w);
+        moved[j] += step;
+        expect(objective(moved)).toBeGreaterThanOrEqual(best - 1e-12);
+      }
+    }
+    // and scoring uses the values
+    const readout = { classes: [0, 1], features: 8, weights: new Float64Array(18).fill(0) };
+    readout.weights[2] = 1;
+    const one = { rows: 1, cols: 8, offsets: Int32Array.from([0, 1]), indices: Int32Array.from([2]), values: Float64Array.from([0.5]) };
+    expect(Array.from(readoutScores(readout, one))).toEqual([0.5, 0]);
+  });
+});
+
 describe('readout options and labels', () => {
   it("defaults to the authors' LinearSVC settings: C = 0.005, tolerance 1e-4, 10,000 passes", () => {
     expect(resolveLinearSvmOptions({})).toEqual({ C: 0.005, tolerance: 1e-4, maxIterations: 10_000, seed: 0 });
