@@ -220,7 +220,7 @@ describe('sweeps through BullMQ on Redis', () => {
     try {
       const sweep = loadSweep(sweepFile(tmp('q5')));
       const point = sweepPoints(sweep)[0];
-      const good = { format: 'evspike-sweep-job', version: 1, evspike: version(), dataChecksum: checksum, sweep: 'q', definitionHash: sweep.definitionHash, point: { id: point.id, part: point.part, values: point.values, labels: point.labels, seed: point.seed, settings: point.settings, scenario: scenarioJson(point.scenario) } };
+      const good = { format: 'evspike-sweep-job', version: 1, evspike: version(), dataChecksum: checksum, sweep: 'q', definitionHash: sweep.definitionHash, point: { id: point.id, part: point.part, run: point.run, values: point.values, labels: point.labels, seed: point.seed, settings: point.settings, scenario: scenarioJson(point.scenario) } };
       expect(checkJobData(good, version(), checksum).point.id).toBe(point.id); // the reference job is valid
       const jobs = await queue.addBulk([
         { name: 'garbage', data: { hello: 'world' } },
