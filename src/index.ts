@@ -89,3 +89,24 @@ export {
   type SweepPoint,
   type MetricChartOptions,
 } from './viz/specs.js';
+export {
+  loadSweep,
+  sweepPoints,
+  runSweep,
+  runSweepPoint,
+  runPoint,
+  readSweepResults,
+  sweepTable,
+  sweepCsv,
+  dataChecksum,
+  shippedSweeps,
+  type ResolvedSweep,
+  type SweepPart,
+  type SweepAxis,
+  type SweepPointSpec,
+  type SweepPointResult,
+  type SweepRow,
+  type SweepRun,
+} from './pipeline/sweep.js';
+export { coordinateSweep, startSweepWorker, parseQueueUrl, probeRedis, checkJobData, QUEUE_NAME, DEFAULT_QUEUE_TIMING, type QueueTiming, type RedisConnection, type SweepJobData } from './pipeline/distributed.js';
+export { runPixelBaseline, pixelFeatures } from './pipeline/baseline.js';
