@@ -77,6 +77,16 @@ function scheduledRate(learning: ResolvedLearning, applications: number): number
   }
 }
 
+/** An engine of `net` and the geometry of its first conv layer (the one the learning properties train). */
+function firstConv(net: ResolvedNetwork, weights: Float64Array[]) {
+  const engine = new Engine(net, { weights });
+  const conv = engine.hidden[0] as ConvLayer;
+  const spec = conv.spec;
+  const { height: H, width: W } = spec.outShape;
+  const { height: Hin, width: Win } = spec.inShape;
+  return { engine, conv, spec, taps: spec.inShape.channels * spec.kernelSize * spec.kernelSize, H, W, Hin, Win, k: spec.kernelSize };
+}
+
 /** The network with the first conv layer's learning replaced by `learning`. */
 function withFirstLearning(net: ResolvedNetwork, learning: LearningOptions): ResolvedNetwork {
   const options = networkOptionsOf(net);
@@ -316,14 +326,8 @@ describe('single-spike invariants (fast-check)', () => {
       fc.property(networkCase, ({ net: drawn, weights, inputs }) => {
         const drawnRule = (drawn.layers[1] as ResolvedConvLayer).learning.rule;
         const net = drawnRule === 'vdsp' ? drawn : withFirstLearning(drawn, { rule: 'vdsp', learningRate: 0.1, learningRateInterval: 2 });
-        const engine = new Engine(net, { weights });
-        const conv = engine.hidden[0] as ConvLayer;
-        const spec = conv.spec;
+        const { engine, conv, spec, taps, H, W, Hin, Win, k } = firstConv(net, weights);
         const learning = spec.learning as ResolvedVdspOptions;
-        const taps = spec.inShape.channels * spec.kernelSize * spec.kernelSize;
-        const { height: H, width: W } = spec.outShape;
-        const { height: Hin, width: Win } = spec.inShape;
-        const k = spec.kernelSize;
         const potential = new InputPotential(net.timeBins, net.restV, net.resetV);
         for (const input of inputs) {
           const before = Float64Array.from(conv.weights);
@@ -380,14 +384,8 @@ describe('single-spike invariants (fast-check)', () => {
     fc.assert(
       fc.property(networkCase, fc.constantFrom(0.004, 0.05, 0.3), fc.constantFrom(-0.003, -0.1), fc.integer({ min: 1, max: 4 }), ({ net: drawn, weights, inputs }, aPlus, aMinus, rateInterval) => {
         const net = withFirstLearning(drawn, { rule: 'stdp', potentiationRate: aPlus, depressionRate: aMinus, rateInterval });
-        const engine = new Engine(net, { weights });
-        const conv = engine.hidden[0] as ConvLayer;
-        const spec = conv.spec;
+        const { engine, conv, spec, taps, H, W, Hin, Win, k } = firstConv(net, weights);
         const options = spec.learning as ResolvedStdpOptions;
-        const taps = spec.inShape.channels * spec.kernelSize * spec.kernelSize;
-        const { height: H, width: W } = spec.outShape;
-        const { height: Hin, width: Win } = spec.inShape;
-        const k = spec.kernelSize;
         for (const input of inputs) {
           const expected = Float64Array.from(conv.weights);
           const applicationsBefore = conv.learning.applications;
