@@ -15,6 +15,7 @@ import { finiteNumber, oneOf, parseIntegerFlag } from '../util/validate.js';
 import { helpText, listFlag, parseCommand, stringFlag, usageLine, type CommandSpec, type ParsedCommand } from './args.js';
 import { DATA_FLAG, JSON_FLAG, KERNEL_FLAG, QUIET_FLAG, SEED_FLAG, SET_FLAG, WORKERS_FLAG } from './flags.js';
 import { Progress } from './progress.js';
+import { exitCodeOf, withSignals } from './signals.js';
 import { formatNumber, printColumns, printTable } from './table.js';
 
 export const RUN_SPEC: CommandSpec = {
@@ -145,31 +146,6 @@ function interruptedReport(saveDir: string | undefined): string[] {
   }
   if (c.phase === 'complete') saved.push('the readout');
   return [`saved in ${saveDir}: ${saved.join(', ')}`, `go on with: npx evspike run --resume ${saveDir}`];
-}
-
-/**
- * Abort `controller` on SIGINT and SIGTERM while `work` runs; a second signal exits at once.
- * Returns the signal that stopped the work, if any.
- */
-async function withSignals<T>(controller: AbortController, work: () => Promise<T>): Promise<T> {
-  const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
-    const handler = (): void => {
-      if (controller.signal.aborted) process.exit(exitCodeOf(signal));
-      controller.abort(signal);
-    };
-    process.on(signal, handler);
-    return [signal, handler] as const;
-  });
-  try {
-    return await work();
-  } finally {
-    for (const [signal, handler] of handlers) process.off(signal, handler);
-  }
-}
-
-/** The shell's exit code for a process stopped by `signal`: 128 + its number. */
-export function exitCodeOf(signal: unknown): number {
-  return signal === 'SIGTERM' ? 143 : 130;
 }
 
 /** Whether two resolved scenarios describe the same run (configuration and seed). */

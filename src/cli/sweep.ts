@@ -14,6 +14,7 @@ import { helpText, parseCommand, stringFlag, type CommandSpec } from './args.js'
 import { DATA_FLAG, JSON_FLAG, QUIET_FLAG, WORKERS_FLAG } from './flags.js';
 import { version } from '../util/version.js';
 import { Progress } from './progress.js';
+import { exitCodeOf, withSignals } from './signals.js';
 import { printColumns } from './table.js';
 
 export const SWEEP_SPEC: CommandSpec = {
@@ -129,59 +130,53 @@ export async function sweepCommand(argv: string[], out: (line: string) => void, 
   const quiet = Boolean(values.quiet);
   const progress = new Progress(`sweep ${sweep.name} (points)`, points.length, { quiet });
   const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (controller.signal.aborted) process.exit(signal === 'SIGTERM' ? 143 : 130);
-    controller.abort(signal);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  let ran = 0;
-  let skipped = 0;
   const queueUrl = stringFlag(values, 'queue');
-  try {
-    if (queueUrl !== undefined) {
-      const { coordinateSweep, parseQueueUrl } = await import('../pipeline/distributed.js');
-      const r = await coordinateSweep({
+  const sweepWork = async (): Promise<{ ran: number; skipped: number; failed: number }> => {
+    if (queueUrl === undefined) {
+      const r = await runSweep({
         sweep,
         points,
         data,
         outDir,
+        workers,
         version: version(),
-        connection: parseQueueUrl(queueUrl),
-        prefix: stringFlag(values, 'prefix') ?? 'evspike',
         signal: controller.signal,
-        onPoint: (done, _total, id) => progress.update(done, `recorded ${id}`),
-        onFailed: (id, reason) => err(`point ${id} failed: ${reason}`),
-        onReadded: (n) => err(`${n} job(s) were missing from Redis (restarted or flushed?): added again`),
+        onPoint: (done, _total, point, didRun) => progress.update(done, `${didRun ? 'ran' : 'had'} ${point.id}`),
       });
-      ran = r.recorded;
-      skipped = r.skipped;
-      if (r.failed.length > 0) {
-        progress.clear();
-        err(`evspike sweep: ${r.failed.length} point(s) failed (their reasons are above); the others are in ${outDir}/runs`);
-        await report(outDir, out, Boolean(values.json));
-        return 1;
-      }
-    } else ({ ran, skipped } = await runSweep({
+      return { ...r, failed: 0 };
+    }
+    const { coordinateSweep, parseQueueUrl } = await import('../pipeline/distributed.js');
+    const r = await coordinateSweep({
       sweep,
       points,
       data,
       outDir,
-      workers,
       version: version(),
+      connection: parseQueueUrl(queueUrl),
+      prefix: stringFlag(values, 'prefix') ?? 'evspike',
       signal: controller.signal,
-      onPoint: (done, _total, point, didRun) => progress.update(done, `${didRun ? 'ran' : 'had'} ${point.id}`),
-    }));
+      onPoint: (done, _total, id) => progress.update(done, `recorded ${id}`),
+      onFailed: (id, reason) => err(`point ${id} failed: ${reason}`),
+      onReadded: (n) => err(`${n} job(s) were missing from Redis (restarted or flushed?): added again`),
+    });
+    return { ran: r.recorded, skipped: r.skipped, failed: r.failed.length };
+  };
+  let result: { ran: number; skipped: number; failed: number };
+  try {
+    result = await withSignals(controller, sweepWork);
   } catch (e) {
     if (!(e instanceof InterruptedError)) throw e;
     progress.clear();
     err(`evspike sweep: interrupted by ${String(e.reason)}; the finished points are in ${outDir}/runs`);
     err(`go on with the same command: npx evspike sweep ${name} --out ${outDir}${seeds === undefined ? '' : ` --seeds ${stringFlag(values, 'seeds')}`}`);
-    return e.reason === 'SIGTERM' ? 143 : 130;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    return exitCodeOf(e.reason);
   }
-  progress.finish(points.length, `${ran} run, ${skipped} already done`);
+  if (result.failed > 0) {
+    progress.clear();
+    err(`evspike sweep: ${result.failed} point(s) failed (their reasons are above); the others are in ${outDir}/runs`);
+    await report(outDir, out, Boolean(values.json));
+    return 1;
+  }
+  progress.finish(points.length, `${result.ran} run, ${result.skipped} already done`);
   return report(outDir, out, Boolean(values.json));
 }

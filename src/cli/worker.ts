@@ -10,6 +10,7 @@ import { parseIntegerFlag } from '../util/validate.js';
 import { version } from '../util/version.js';
 import { helpText, parseCommand, stringFlag, type CommandSpec } from './args.js';
 import { DATA_FLAG, QUIET_FLAG, WORKERS_FLAG } from './flags.js';
+import { exitCodeOf } from './signals.js';
 
 export const WORKER_SPEC: CommandSpec = {
   name: 'worker',
@@ -53,7 +54,7 @@ export async function workerCommand(argv: string[], out: (line: string) => void,
   });
   if (!quiet) err(`evspike worker: taking jobs from ${connection.host}:${connection.port} (prefix ${stringFlag(values, 'prefix') ?? 'evspike'}), ${workers} thread(s) per run; Ctrl-C stops`);
   const code = await new Promise<number>((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => resolve(signal === 'SIGTERM' ? 143 : 130);
+    const stop = (signal: NodeJS.Signals): void => resolve(exitCodeOf(signal));
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
