@@ -54,6 +54,11 @@ export interface EngineOptions {
   /** Conv integration kernel. Default `'auto'`: WebAssembly SIMD where available, else JavaScript. */
   kernel?: KernelChoice;
   /**
+   * Skip integrating conv positions that cannot cross yet (default true). The results are
+   * bit-identical either way; only the work done ({@link Engine.additions}) differs.
+   */
+  skipping?: boolean;
+  /**
    * The learning state (rate, applications) each layer with weights starts from, in network
    * order, as a checkpoint saved it; missing entries start from their rule's initial state.
    */
@@ -96,7 +101,7 @@ export class Engine {
         }
       }
       const source = i === 1 ? this.input : hidden[i - 2];
-      const layer = kind.create(spec, { source, restV: network.restV, resetV: network.resetV, weights, kernel: options.kernel ?? 'auto' });
+      const layer = kind.create(spec, { source, restV: network.restV, resetV: network.resetV, weights, kernel: options.kernel ?? 'auto', skipping: options.skipping ?? true });
       const state = weights === undefined ? undefined : options.learning?.[trainableIndex - 1];
       if (state !== undefined && isTrainable(layer)) {
         layer.learning.learningRate = state.learningRate;

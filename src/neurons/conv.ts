@@ -4,11 +4,12 @@
  * learning rule is a value the layer is given (VDSP, STDP, …): the layer selects the winners
  * and gathers their receptive fields' potentials; the rule updates the kernels.
  *
- * Only positions that receive an input spike are touched. State is struct-of-arrays, with the
- * potentials of one position contiguous (`[position][map]`) so that the inner loop over maps
- * walks memory in order; the integration weights are transposed to `[tap][map]` for the same
- * reason. Per-sample state is reset lazily with sample stamps, so starting a sample costs
- * nothing per neuron.
+ * Only positions that receive an input spike are touched. The per-bin work (delivery, integration,
+ * threshold and inhibition per position) is one call of the conv kernel (kernels/integrate.ts),
+ * which keeps the state struct-of-arrays, the potentials of one position contiguous
+ * (`[position][map]`) and the integration weights transposed to `[tap][map]`, resets it lazily
+ * with sample stamps (starting a sample costs nothing per neuron), and skips integrating
+ * positions that cannot cross yet (exactly: the potentials come out bit-identical).
  *
  * Because of lateral inhibition a position dies as a whole: the first spike at a position makes
  * every map there inactive for the rest of the sample. The layer therefore keeps one
@@ -20,9 +21,9 @@ import { createWinnerMask, resetWinnerMask, selectWinners, type WinnerMask } fro
 import type { Connectivity, LayerCounts, PresynapticLayer, SpikeLog, TrainableLayer } from './layer.js';
 import { createSpikeLog, sortBinSpikes } from './layer.js';
 import type { ResolvedConvLayer } from './kinds/conv.js';
-import { allocateConvBuffers, type ConvBuffers, type KernelChoice } from './kernels/integrate.js';
+import { createConvKernel, deferrableTaps, type ConvKernel, type KernelChoice } from './kernels/integrate.js';
 
-/** Build the source-neuron → (position, tap) connectivity of a conv layer. */
+/** Build the source-neuron → (position, tap) connectivity of a conv layer; payloads are tap indices. */
 export function convConnectivity(spec: ResolvedConvLayer): Connectivity {
   const { channels: inChannels, height: inH, width: inW } = spec.inShape;
   const { height: outH, width: outW } = spec.outShape;
@@ -47,7 +48,7 @@ export function convConnectivity(spec: ResolvedConvLayer): Connectivity {
             const x = xx / spec.stride;
             if (x >= outW) continue;
             targets.push(y * outW + x);
-            payload.push(((ci * k + dy) * k + dx) * spec.maps);
+            payload.push((ci * k + dy) * k + dx);
           }
         }
       }
@@ -61,8 +62,6 @@ export class ConvLayer implements TrainableLayer {
   readonly outShape;
   /** Weights W[map][inChannel][dy][dx], float64, in [w_min, w_max]. */
   readonly weights: Float64Array;
-  /** Potentials `[position][map]`; valid for positions stamped with the current sample. */
-  readonly potential: Float64Array;
   /** Spikes of the current sample (flat index map·H·W + y·W + x). */
   readonly spikes: SpikeLog;
   /** Potential of each logged spike before reset (what winner selection reads). */
@@ -74,33 +73,43 @@ export class ConvLayer implements TrainableLayer {
   readonly learning: LearningRule;
   /** The integration kernel in use. */
   get kernel(): 'wasm' | 'js' {
-    return this.buffers.kernel;
+    return this.step.kernel;
+  }
+
+  /**
+   * Weight additions the simulator performed in the current sample (taps integrated × maps).
+   * The synaptic events in {@link counts} describe the network whatever the simulator skips;
+   * this is the work actually done, lower when positions that could not cross are never
+   * integrated.
+   */
+  get additions(): number {
+    return this.step.stats().integrated * this.maps;
   }
 
   private readonly maps: number;
   private readonly positions: number;
   private readonly tapsPerMap: number;
   private readonly roundToFloat32: boolean;
+  private readonly step: ConvKernel;
+  /** Row length of the kernel's potentials and integration weights (maps padded to 8). */
+  private readonly stride: number;
+  private readonly potential: Float64Array;
   private readonly integrationWeights: Float64Array;
-  private readonly buffers: ConvBuffers;
-  /** Per position, the weight offsets of the taps that received a spike in the current bin. */
-  private readonly taps: Int32Array;
-  private readonly tapCount: Int32Array;
-  private readonly positionSample: Uint32Array;
-  private readonly positionDead: Uint8Array;
-  private readonly positionBin: Uint32Array;
-  private readonly touched: Int32Array;
-  private readonly best: Int32Array;
-  private touchedCount = 0;
-  private readonly connectivity: Connectivity;
+  private readonly sources: Int32Array;
+  private sourceCount = 0;
+  /** The largest integration weight seen so far (it only grows), for the skipping bound. */
+  private weightBound = -Infinity;
   private readonly mask: WinnerMask;
   private readonly winnerOrder: Int32Array;
   private readonly binWinners: Int32Array;
   private readonly presynapticV: Float64Array;
-  private sample = 0;
   private binSerial = 0;
   private binTime = Number.NaN;
 
+  /**
+   * @param skipping skip integrating positions that cannot cross yet (results are identical
+   *   either way; off, every touched position is integrated at the end of every bin)
+   */
   constructor(
     readonly spec: ResolvedConvLayer,
     readonly source: PresynapticLayer,
@@ -108,6 +117,7 @@ export class ConvLayer implements TrainableLayer {
     readonly resetV: number,
     weights: Float64Array,
     kernel: KernelChoice = 'auto',
+    readonly skipping = true,
   ) {
     this.outShape = spec.outShape;
     this.maps = spec.maps;
@@ -118,21 +128,26 @@ export class ConvLayer implements TrainableLayer {
     }
     this.weights = weights;
     this.roundToFloat32 = spec.precision === 'float32';
-    this.buffers = allocateConvBuffers(this.positions, this.maps, this.tapsPerMap, kernel);
-    this.integrationWeights = this.buffers.weights;
+    this.step = createConvKernel(
+      {
+        positions: this.positions,
+        maps: this.maps,
+        tapsPerMap: this.tapsPerMap,
+        connectivity: convConnectivity(spec),
+        roundToFloat32: this.roundToFloat32,
+        threshold: spec.thresholdV,
+        restV,
+      },
+      kernel,
+    );
+    this.stride = this.step.mapsPadded;
+    this.potential = this.step.potential;
+    this.integrationWeights = this.step.weights;
+    this.sources = this.step.sources;
     for (let m = 0; m < this.maps; m++) this.refreshIntegrationWeights(m);
-    this.potential = this.buffers.potential;
-    this.taps = this.buffers.taps;
-    this.tapCount = this.buffers.tapCount;
-    this.best = this.buffers.best;
-    this.positionSample = new Uint32Array(this.positions);
-    this.positionDead = new Uint8Array(this.positions);
-    this.positionBin = new Uint32Array(this.positions);
-    this.touched = this.buffers.touched;
     this.spikes = createSpikeLog(this.positions);
     this.spikeV = new Float64Array(this.positions);
     this.winners = createSpikeLog(this.maps);
-    this.connectivity = convConnectivity(spec);
     this.mask = createWinnerMask(this.maps);
     this.winnerOrder = new Int32Array(this.positions);
     this.binWinners = new Int32Array(this.maps);
@@ -145,96 +160,72 @@ export class ConvLayer implements TrainableLayer {
     if (weights.length !== this.weights.length) {
       throw new RangeError(`conv layer ${this.spec.index}: expected ${this.weights.length} weights, got ${weights.length}`);
     }
+    // taps already received were received under the old weights
+    this.step.settleAll();
     for (let i = 0; i < weights.length; i++) this.weights[i] = weights[i];
     for (let m = 0; m < this.maps; m++) this.refreshIntegrationWeights(m);
   }
 
   /** Start a sample: every neuron at rest and active, the winner mask cleared. */
   beginSample(sample: number): void {
-    this.sample = sample;
     this.binTime = Number.NaN;
-    this.touchedCount = 0;
+    this.sourceCount = 0;
     this.spikes.count = 0;
     this.winners.count = 0;
     this.counts.spikes = 0;
     this.counts.synapticEvents = 0;
     this.counts.fanoutEvents = 0;
+    this.step.beginSample(sample);
     resetWinnerMask(this.mask);
   }
 
   /**
-   * Deliver a spike of source neuron `src` in bin `time`. Integration is deferred to the end of
-   * the bin: each still-active position it reaches records which kernel tap the spike arrived
-   * on. A source neuron spikes at most once per sample, so a position records at most one entry
-   * per tap in a bin.
+   * Deliver a spike of source neuron `src` in bin `time`. The work waits for the end of the bin
+   * ({@link closeBin}), where the kernel takes the bin's spikes in arrival order.
    * @returns true when this opens a new bin for the layer (the engine then schedules its end)
    */
   deliver(src: number, time: number): boolean {
     let opened = false;
     if (time !== this.binTime) {
       this.binTime = time;
-      this.binSerial = (this.binSerial + 1) >>> 0;
-      this.touchedCount = 0;
+      this.sourceCount = 0;
       opened = true;
     }
-    const { start, target, payload } = this.connectivity;
-    const positionSample = this.positionSample;
-    const positionDead = this.positionDead;
-    const positionBin = this.positionBin;
-    const tapCount = this.tapCount;
-    const taps = this.taps;
-    const tapsPerMap = this.tapsPerMap;
-    const sample = this.sample;
-    const bin = this.binSerial;
-    const end = start[src + 1];
-    let applied = 0;
-    for (let k = start[src]; k < end; k++) {
-      const pos = target[k];
-      if (positionSample[pos] !== sample) this.resetPosition(pos);
-      if (positionDead[pos] !== 0) continue;
-      if (positionBin[pos] !== bin) {
-        positionBin[pos] = bin;
-        tapCount[pos] = 0;
-        this.touched[this.touchedCount++] = pos;
-      }
-      taps[pos * tapsPerMap + tapCount[pos]++] = payload[k];
-      applied++;
-    }
-    this.counts.synapticEvents += applied * this.maps;
-    this.counts.fanoutEvents += (end - start[src]) * this.maps;
+    this.sources[this.sourceCount++] = src;
     return opened;
   }
 
   /**
-   * End the current bin: integrate each touched position's input of the bin (the float64 sum of
-   * the integration weights of the taps that received a spike, in arrival order, rounded once
-   * to float32 in float32 mode) into its potentials, apply threshold and lateral inhibition per
-   * position, and, when learning, select winners and apply VDSP. The bin's spikes are appended
-   * to {@link spikes}.
+   * End the current bin: the kernel delivers the bin's spikes to the still-active positions they
+   * reach and integrates each position's input of the bin (the float64 sum of the integration
+   * weights of the taps that received a spike, in arrival order, rounded once to float32 in
+   * float32 mode) into its potentials, with threshold and lateral inhibition per position;
+   * then, when learning, winners are selected and the rule applied. The bin's spikes are
+   * appended to {@link spikes}.
    * @returns the index in {@link spikes} of the bin's first spike
    */
   closeBin(learn: boolean): number {
     const time = this.binTime;
-    const maps = this.maps;
-    const threshold = this.spec.thresholdV;
     const potential = this.potential;
+    const stride = this.stride;
     const log = this.spikes;
     const first = log.count;
-    const touchedCount = this.touchedCount;
-    this.buffers.integrate(touchedCount, maps, this.tapsPerMap, this.roundToFloat32, threshold);
-    for (let i = 0; i < touchedCount; i++) {
-      const best = this.best[i];
-      const pos = this.touched[i];
-      const base = pos * maps;
-      if (best >= 0) {
-        log.neuron[log.count] = best * this.positions + pos;
-        log.time[log.count] = time;
-        this.spikeV[log.count] = potential[base + best];
-        log.count++;
-        this.positionDead[pos] = 1;
-      }
+    // never 0 (the kernel's initial stamp), different for every bin
+    this.binSerial = this.binSerial === 0xffffffff ? 1 : this.binSerial + 1;
+    const spiked = this.step.step(this.sourceCount, this.binSerial);
+    this.sourceCount = 0;
+    const { spikePos, spikeMap } = this.step;
+    for (let i = 0; i < spiked; i++) {
+      const pos = spikePos[i];
+      const map = spikeMap[i];
+      log.neuron[log.count] = map * this.positions + pos;
+      log.time[log.count] = time;
+      this.spikeV[log.count] = potential[pos * stride + map];
+      log.count++;
     }
-    this.touchedCount = 0;
+    const stats = this.step.stats();
+    this.counts.synapticEvents = stats.applied * this.maps;
+    this.counts.fanoutEvents = stats.fanout * this.maps;
     sortBinSpikes(log, first, log.count, this.spikeV);
     if (learn && log.count > first) this.learnFromBin(first, log.count, time);
     // Lateral inhibition and reset: the winner at a position goes to v_reset, the others to v_rest.
@@ -242,8 +233,8 @@ export class ConvLayer implements TrainableLayer {
       const flat = log.neuron[s];
       const map = (flat / this.positions) | 0;
       const pos = flat - map * this.positions;
-      const base = pos * maps;
-      potential.fill(this.restV, base, base + maps);
+      const base = pos * stride;
+      potential.fill(this.restV, base, base + this.maps);
       potential[base + map] = this.resetV;
     }
     this.counts.spikes = log.count;
@@ -254,8 +245,8 @@ export class ConvLayer implements TrainableLayer {
   potentialAt(flat: number, _time: number): number {
     const map = (flat / this.positions) | 0;
     const pos = flat - map * this.positions;
-    if (this.positionSample[pos] !== this.sample) return this.restV;
-    return this.potential[pos * this.maps + map];
+    // a position the sample has not touched is at rest (its row may hold another sample's)
+    return this.step.settle(pos) ? this.potential[pos * this.stride + map] : this.restV;
   }
 
   private learnFromBin(first: number, end: number, time: number): void {
@@ -274,6 +265,8 @@ export class ConvLayer implements TrainableLayer {
       this.winnerOrder,
       this.binWinners,
     );
+    // taps already received were received under the weights about to change
+    if (count > 0) this.step.settleAll();
     for (let i = 0; i < count; i++) {
       const flat = this.binWinners[i];
       const map = (flat / this.positions) | 0;
@@ -306,18 +299,18 @@ export class ConvLayer implements TrainableLayer {
   }
 
   private refreshIntegrationWeights(map: number): void {
-    const maps = this.maps;
+    const stride = this.stride;
     const offset = map * this.tapsPerMap;
+    let largest = this.weightBound;
     for (let tap = 0; tap < this.tapsPerMap; tap++) {
       const w = this.weights[offset + tap];
-      this.integrationWeights[tap * maps + map] = this.roundToFloat32 ? Math.fround(w) : w;
+      const x = this.roundToFloat32 ? Math.fround(w) : w;
+      this.integrationWeights[tap * stride + map] = x;
+      if (x > largest) largest = x;
     }
-  }
-
-  private resetPosition(pos: number): void {
-    this.positionSample[pos] = this.sample;
-    this.positionDead[pos] = 0;
-    const base = pos * this.maps;
-    this.potential.fill(this.restV, base, base + this.maps);
+    if (largest > this.weightBound) {
+      this.weightBound = largest;
+      this.step.setMaxDeferred(this.skipping ? deferrableTaps(largest, this.restV, this.spec.thresholdV, this.tapsPerMap) : 0);
+    }
   }
 }

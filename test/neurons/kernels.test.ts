@@ -2,14 +2,35 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { allocateConvBuffers, wasmKernelModule } from '../../src/neurons/kernels/integrate.js';
+import { createConvKernel, deferrableTaps, paddedMaps, wasmKernelModule, type ConvKernel, type ConvKernelGeometry } from '../../src/neurons/kernels/integrate.js';
 import { repoRoot } from '../helpers.js';
 
-describe('conv integration kernels', () => {
+/** A connectivity where each source reaches a few distinct positions on distinct taps per position. */
+function randomGeometry(positions: number, maps: number, tapsPerMap: number, sources: number, next: () => number, round: boolean, threshold: number, restV: number): ConvKernelGeometry {
+  // give every (position, tap) pair at most one source, as a conv layer does
+  const owner = new Int32Array(positions * tapsPerMap).fill(-1);
+  for (let i = 0; i < owner.length; i++) if (next() % 3 !== 0) owner[i] = next() % sources;
+  const start = new Int32Array(sources + 1);
+  const target: number[] = [];
+  const payload: number[] = [];
+  for (let s = 0; s < sources; s++) {
+    start[s] = target.length;
+    for (let i = 0; i < owner.length; i++) {
+      if (owner[i] !== s) continue;
+      target.push(Math.floor(i / tapsPerMap));
+      payload.push(i % tapsPerMap);
+    }
+  }
+  start[sources] = target.length;
+  return { positions, maps, tapsPerMap, connectivity: { start, target: Int32Array.from(target), payload: Int32Array.from(payload) }, roundToFloat32: round, threshold, restV };
+}
+
+describe('conv kernels', () => {
   it('has a WebAssembly SIMD kernel on this Node.js', () => {
     expect(wasmKernelModule()).not.toBeNull();
-    expect(allocateConvBuffers(4, 3, 2).kernel).toBe('wasm');
-    expect(allocateConvBuffers(4, 3, 2, 'js').kernel).toBe('js');
+    const g = randomGeometry(4, 3, 2, 3, () => 1, true, 1, 0);
+    expect(createConvKernel(g).kernel).toBe('wasm');
+    expect(createConvKernel(g, 'js').kernel).toBe('js');
   });
 
   it('embeds the bytes its .wat source assembles to', async () => {
@@ -25,41 +46,78 @@ describe('conv integration kernels', () => {
     fc.double({ min: 0, max: 1, noNaN: true }),
   );
 
-  it('gives bit-identical potentials and crossing maps in WebAssembly and JavaScript', () => {
+  it('gives bit-identical potentials, spikes and counts in WebAssembly and JavaScript, skipping or not', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 19 }), // maps, odd and even, above and below 8
-        fc.integer({ min: 1, max: 6 }), // taps per map
-        fc.integer({ min: 1, max: 6 }), // positions
+        fc.integer({ min: 1, max: 9 }), // taps per map
+        fc.integer({ min: 1, max: 8 }), // positions
+        fc.integer({ min: 1, max: 12 }), // source neurons
         fc.boolean(),
-        fc.double({ min: 0, max: 3, noNaN: true }),
+        fc.double({ min: 0, max: 4, noNaN: true }),
+        fc.constantFrom(0, -0.5, 0.25),
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         fc.array(weight, { minLength: 200, maxLength: 200 }),
-        (maps, tapsPerMap, positions, round, threshold, seed, pool) => {
-          const js = allocateConvBuffers(positions, maps, tapsPerMap, 'js');
-          const wasm = allocateConvBuffers(positions, maps, tapsPerMap, 'wasm');
+        (maps, tapsPerMap, positions, sources, round, threshold, restV, seed, pool) => {
           let s = seed;
           const next = (): number => {
             s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-            return s;
+            return s >>> 8;
           };
-          const fill = (b: typeof js): void => {
-            s = seed;
-            for (let i = 0; i < b.weights.length; i++) b.weights[i] = Math.fround(pool[next() % pool.length]);
-            for (let i = 0; i < b.potential.length; i++) b.potential[i] = (next() % 5) * 0.5 - 0.5;
-            for (let p = 0; p < positions; p++) {
-              b.touched[p] = positions - 1 - p;
-              const n = 1 + (next() % tapsPerMap);
-              b.tapCount[p] = n;
-              for (let j = 0; j < n; j++) b.taps[p * tapsPerMap + j] = (next() % tapsPerMap) * maps;
+          const g = randomGeometry(positions, maps, tapsPerMap, sources, next, round, threshold, restV);
+          const mp = paddedMaps(maps);
+          const weights = Array.from({ length: tapsPerMap * maps }, () => Math.fround(pool[next() % pool.length]));
+          const load = (k: ConvKernel, w: number[]): void => {
+            for (let t = 0; t < tapsPerMap; t++) for (let c = 0; c < mp; c++) k.weights[t * mp + c] = c < maps ? w[t * maps + c] : 0;
+          };
+          // the reference: the JavaScript kernel integrating every bin; against it, both kernels
+          // skipping what cannot cross (no weight of the pool exceeds 1), and WebAssembly not skipping
+          const kernels = [createConvKernel(g, 'js'), createConvKernel(g, 'js'), createConvKernel(g, 'wasm'), createConvKernel(g, 'wasm')];
+          const deferrable = deferrableTaps(1, restV, threshold, tapsPerMap);
+          kernels[1].setMaxDeferred(deferrable);
+          kernels[2].setMaxDeferred(deferrable);
+          for (const k of kernels) load(k, weights);
+          let bin = 0;
+          for (let sample = 1; sample <= 3; sample++) {
+            for (const k of kernels) k.beginSample(sample);
+            const order = Array.from({ length: sources }, (_, i) => i).sort(() => (next() % 3) - 1);
+            let at = 0;
+            while (at < sources) {
+              const n = Math.min(sources - at, 1 + (next() % 4));
+              bin++;
+              const spiked = kernels.map((k) => {
+                k.sources.set(order.slice(at, at + n));
+                return k.step(n, bin);
+              });
+              at += n;
+              const spikes = kernels.map((k, i) => Array.from({ length: spiked[i] }, (_, j) => [k.spikePos[j], k.spikeMap[j]]));
+              for (let i = 1; i < kernels.length; i++) expect(spikes[i]).toEqual(spikes[0]);
+              // sometimes read a position's potentials, or change the weights as learning would
+              if (next() % 3 === 0) {
+                const pos = next() % positions;
+                const touched = kernels.map((k) => k.settle(pos));
+                for (let i = 1; i < kernels.length; i++) expect(touched[i]).toBe(touched[0]);
+              }
+              if (next() % 4 === 0) {
+                for (const k of kernels) k.settleAll();
+                const m = next() % maps;
+                for (let t = 0; t < tapsPerMap; t++) weights[t * maps + m] = Math.fround(pool[next() % pool.length]);
+                for (const k of kernels) load(k, weights);
+              }
             }
-          };
-          fill(js);
-          fill(wasm);
-          js.integrate(positions, maps, tapsPerMap, round, threshold);
-          wasm.integrate(positions, maps, tapsPerMap, round, threshold);
-          expect(Array.from(wasm.best.subarray(0, positions))).toEqual(Array.from(js.best.subarray(0, positions)));
-          for (let i = 0; i < js.potential.length; i++) expect(Object.is(wasm.potential[i], js.potential[i])).toBe(true);
+            for (const k of kernels) k.settleAll();
+            for (let k = 1; k < kernels.length; k++) {
+              for (let i = 0; i < positions * mp; i++) expect(Object.is(kernels[k].potential[i], kernels[0].potential[i])).toBe(true);
+            }
+            // the same synaptic work; the skipping kernels agree on what they integrated
+            const stats = kernels.map((k) => k.stats());
+            for (let k = 1; k < kernels.length; k++) {
+              expect(stats[k].applied).toBe(stats[0].applied);
+              expect(stats[k].fanout).toBe(stats[0].fanout);
+            }
+            expect(stats[3].integrated).toBe(stats[0].integrated);
+            expect(stats[2].integrated).toBe(stats[1].integrated);
+          }
         },
       ),
       { seed: 20261201, numRuns: 300 },

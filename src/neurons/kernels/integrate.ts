@@ -1,117 +1,327 @@
 /**
- * The conv layer's hot kernel: integrating one bin's input into the potentials of the touched
- * positions and finding each position's crossing map.
+ * The conv layer's hot kernel: one bin's step of a conv layer. It delivers the bin's input
+ * spikes to the positions they reach (recording which kernel tap each arrived on), integrates
+ * the positions that may cross, and finds each crossing position's spiking map.
  *
- * Two implementations of one definition: {@link integratePosition}, plain JavaScript, is the
- * reference (and the fallback where WebAssembly SIMD is missing); the WebAssembly SIMD kernel in
- * `integrate.wat` does two maps per instruction. Both are bit-identical, which
- * test/neurons/kernels.test.ts checks on random inputs. The state they work on is allocated by
- * {@link allocateConvBuffers}, inside the WebAssembly memory when that kernel is used.
+ * Two implementations of one definition over the same memory layout (see integrate.wat):
+ * {@link JsConvKernel}, plain JavaScript, is the reference (and the fallback where WebAssembly
+ * SIMD is missing); the WebAssembly SIMD kernel does two maps per instruction, eight per pass
+ * over a position's taps. Both are bit-identical, which test/neurons/kernels.test.ts checks on
+ * random inputs.
+ *
+ * The definition, per bin and per touched position that is alive: for every map c,
+ * `V[c] += round(Σ_j W[tap_j][c])` over the taps the bin's spikes arrived on, in arrival order
+ * (float64 sum; `round` is a float32 rounding in float32 mode), then the map with the largest V
+ * above the threshold (ties to the higher map) spikes and the position dies.
+ *
+ * Exact skipping: while a position has received at most {@link ConvKernel.setMaxDeferred} taps
+ * in the sample, no map can have crossed, so its taps are only recorded; its pending bins are
+ * integrated, in order and each rounded on its own, when more taps arrive, when its potential is
+ * read ({@link ConvKernel.settle}), or before the weights change ({@link ConvKernel.settleAll}).
+ * The potentials are then what integrating every bin at its end would have given, bit for bit.
  */
 import { KernelUnavailableError } from '../../errors.js';
+import type { Connectivity } from '../layer.js';
 import { WASM_BASE64 } from './integrate.wasm.js';
-
-/**
- * Integrate one position's input of one bin into its potentials and find the crossing map:
- * for every map c, `V[c] += round(Σ_j weights[taps[j] + c])` over j ∈ [tapStart, tapEnd) in
- * that order (float64 sum; `round` is Math.fround in float32 mode), then the map with the
- * largest V above `threshold` (ties to the higher map).
- *
- * Four maps are summed side by side: each map's sum keeps its own order, so the result is
- * exactly the definition, and the four independent additions do not wait on each other.
- *
- * @returns the crossing map, or −1
- */
-export function integratePosition(
-  potential: Float64Array,
-  base: number,
-  weights: Float64Array,
-  taps: Int32Array,
-  tapStart: number,
-  tapEnd: number,
-  maps: number,
-  roundToFloat32: boolean,
-  threshold: number,
-): number {
-  let best = -1;
-  let bestV = -Infinity;
-  let c = 0;
-  for (; c + 3 < maps; c += 4) {
-    let x0 = 0;
-    let x1 = 0;
-    let x2 = 0;
-    let x3 = 0;
-    for (let j = tapStart; j < tapEnd; j++) {
-      const t = taps[j] + c;
-      x0 += weights[t];
-      x1 += weights[t + 1];
-      x2 += weights[t + 2];
-      x3 += weights[t + 3];
-    }
-    if (roundToFloat32) {
-      x0 = Math.fround(x0);
-      x1 = Math.fround(x1);
-      x2 = Math.fround(x2);
-      x3 = Math.fround(x3);
-    }
-    const b = base + c;
-    const v0 = potential[b] + x0;
-    const v1 = potential[b + 1] + x1;
-    const v2 = potential[b + 2] + x2;
-    const v3 = potential[b + 3] + x3;
-    potential[b] = v0;
-    potential[b + 1] = v1;
-    potential[b + 2] = v2;
-    potential[b + 3] = v3;
-    if (v0 > threshold || v1 > threshold || v2 > threshold || v3 > threshold) {
-      if (v0 > threshold && v0 >= bestV) {
-        bestV = v0;
-        best = c;
-      }
-      if (v1 > threshold && v1 >= bestV) {
-        bestV = v1;
-        best = c + 1;
-      }
-      if (v2 > threshold && v2 >= bestV) {
-        bestV = v2;
-        best = c + 2;
-      }
-      if (v3 > threshold && v3 >= bestV) {
-        bestV = v3;
-        best = c + 3;
-      }
-    }
-  }
-  for (; c < maps; c++) {
-    let x = 0;
-    for (let j = tapStart; j < tapEnd; j++) x += weights[taps[j] + c];
-    const v = potential[base + c] + (roundToFloat32 ? Math.fround(x) : x);
-    potential[base + c] = v;
-    if (v > threshold && v >= bestV) {
-      bestV = v;
-      best = c;
-    }
-  }
-  return best;
-}
 
 /** Which implementation of the kernel to use. `auto`: WebAssembly SIMD where available. */
 export type KernelChoice = 'auto' | 'wasm' | 'js';
 
-/** The typed arrays a conv layer integrates with (see integrate.wat for the layouts). */
-export interface ConvBuffers {
+/** The shape and constants of a conv layer, as the kernel needs them. */
+export interface ConvKernelGeometry {
+  readonly positions: number;
+  readonly maps: number;
+  readonly tapsPerMap: number;
+  /** Source neuron → (position, tap) connectivity; payloads are tap indices. */
+  readonly connectivity: Connectivity;
+  readonly roundToFloat32: boolean;
+  readonly threshold: number;
+  readonly restV: number;
+}
+
+/** Per-sample counters of a conv kernel, in taps (multiply by the maps for events). */
+export interface ConvKernelStats {
+  /** Taps that reached a live position. */
+  readonly applied: number;
+  /** Taps of the fan-out of the delivered spikes, live or not. */
+  readonly fanout: number;
+  /** Taps integrated into potentials (the additions performed, per map). */
+  readonly integrated: number;
+}
+
+/** A conv layer's state and its step, in one memory (see integrate.wat for the layouts). */
+export interface ConvKernel {
   readonly kernel: 'wasm' | 'js';
+  /** Maps rounded up to a multiple of 8: the row length of {@link potential} and {@link weights}. */
+  readonly mapsPadded: number;
+  /** Potentials `[position][mapsPadded]`; a position's row is current after {@link settle}. */
+  readonly potential: Float64Array;
+  /** Integration weights `[tap][mapsPadded]` (padding maps 0). */
+  readonly weights: Float64Array;
+  /** Input of {@link step}: the bin's source neurons, in arrival order. */
+  readonly sources: Int32Array;
+  /** Output of {@link step}: the positions that spiked, and their spiking maps. */
+  readonly spikePos: Int32Array;
+  readonly spikeMap: Int32Array;
+  /** Start sample `sample` (a stamp that differs from the previous sample's). */
+  beginSample(sample: number): void;
+  /**
+   * Deliver the first `n` entries of {@link sources} in bin serial `bin` (never 0, different for
+   * every bin), integrate what may cross, and return the number of positions that spiked.
+   */
+  step(n: number, bin: number): number;
+  /**
+   * Integrate the pending taps of position `pos`. Returns false when the current sample has not
+   * touched it (it is at rest, and its row of {@link potential} is stale).
+   */
+  settle(pos: number): boolean;
+  /** Integrate the pending taps of every position of the sample. */
+  settleAll(): void;
+  /** Taps a position may receive before it has to be integrated (0: integrate at every bin). */
+  setMaxDeferred(n: number): void;
+  /** The counters of the current sample. */
+  stats(): ConvKernelStats;
+}
+
+/**
+ * The most taps a position may receive in a sample with no map able to cross, when no
+ * integration weight exceeds `largest` (capped at `maxTaps`, what a position can receive).
+ *
+ * After N taps, V ≤ v_rest + N·u with u = max(largest, 0), up to rounding: a bin's float64 sum
+ * of n taps is at most n·u·(1 + 2⁻⁵²)ⁿ, its float32 rounding at most (1 + 2⁻²³) times that, and
+ * each float64 addition to V errs by at most 2⁻⁵³ of the magnitudes. A relative margin of 2⁻²⁰
+ * on |v_rest| + N·u covers all of it for any N a layer can have, so V ≤ θ is certain (no map
+ * crosses: crossing is V > θ) whenever v_rest + N·u + (|v_rest| + N·u)·2⁻²⁰ < θ.
+ */
+export function deferrableTaps(largest: number, restV: number, threshold: number, maxTaps: number): number {
+  const u = Math.max(largest, 0);
+  let n = 0;
+  while (n < maxTaps) {
+    const next = n + 1;
+    const magnitude = Math.abs(restV) + next * u;
+    if (!(restV + next * u + magnitude * 2 ** -20 < threshold)) break;
+    n = next;
+  }
+  return n;
+}
+
+const FIRST_OF_BIN = 0x80000000 | 0;
+
+/** Region sizes in bytes, in the order the kernel's `configure` takes their offsets. */
+function regions(g: ConvKernelGeometry, mp: number): number[] {
+  const { positions, tapsPerMap } = g;
+  const sources = g.connectivity.start.length - 1;
+  const connections = g.connectivity.target.length;
+  return [
+    positions * mp * 8, // pot
+    tapsPerMap * mp * 8, // weights
+    (sources + 1) * 4, // start
+    connections * 4, // target
+    connections * 4, // payload
+    positions * 4, // stamp
+    positions, // dead
+    positions * 4, // binStamp
+    positions * 4, // count
+    positions * 4, // done
+    positions * tapsPerMap * 4, // taps
+    positions * 4, // touched
+    positions * 4, // spikePos
+    positions * 4, // spikeMap
+    positions * 4, // sampleList
+    3 * 4, // stats
+    sources * 4, // sources (step input)
+  ];
+}
+
+/** Typed views of the kernel's memory. */
+interface Views {
+  pot: Float64Array;
+  weights: Float64Array;
+  start: Int32Array;
+  target: Int32Array;
+  payload: Int32Array;
+  stamp: Int32Array;
+  dead: Uint8Array;
+  binStamp: Int32Array;
+  count: Int32Array;
+  done: Int32Array;
+  taps: Int32Array;
+  touched: Int32Array;
+  spikePos: Int32Array;
+  spikeMap: Int32Array;
+  sampleList: Int32Array;
+  stats: Int32Array;
+  sources: Int32Array;
+}
+
+function layout(g: ConvKernelGeometry, mp: number, buffer: ArrayBuffer, offsets: number[]): Views {
+  const sizes = regions(g, mp);
+  const i32 = (k: number): Int32Array => new Int32Array(buffer, offsets[k], sizes[k] / 4);
+  const views: Views = {
+    pot: new Float64Array(buffer, offsets[0], sizes[0] / 8),
+    weights: new Float64Array(buffer, offsets[1], sizes[1] / 8),
+    start: i32(2),
+    target: i32(3),
+    payload: i32(4),
+    stamp: i32(5),
+    dead: new Uint8Array(buffer, offsets[6], sizes[6]),
+    binStamp: i32(7),
+    count: i32(8),
+    done: i32(9),
+    taps: i32(10),
+    touched: i32(11),
+    spikePos: i32(12),
+    spikeMap: i32(13),
+    sampleList: i32(14),
+    stats: i32(15),
+    sources: i32(16),
+  };
+  const { start, target, payload } = g.connectivity;
+  views.start.set(start);
+  views.target.set(target);
+  // payloads as byte offsets of the tap's weight row
+  for (let k = 0; k < payload.length; k++) views.payload[k] = payload[k] * mp * 8;
+  // stamp 0 is never a sample: every position starts stale
+  views.stamp.fill(0);
+  return views;
+}
+
+/**
+ * The plain JavaScript kernel: the reference definition, written for clarity (and the fallback
+ * where WebAssembly SIMD is missing).
+ */
+export class JsConvKernel implements ConvKernel {
+  readonly kernel = 'js' as const;
   readonly potential: Float64Array;
   readonly weights: Float64Array;
-  readonly taps: Int32Array;
-  readonly tapCount: Int32Array;
-  readonly touched: Int32Array;
-  readonly best: Int32Array;
-  /**
-   * Integrate the first `count` positions of `touched`; writes each one's crossing map (or −1)
-   * to `best`.
-   */
-  integrate(count: number, maps: number, tapsPerMap: number, roundToFloat32: boolean, threshold: number): void;
+  readonly sources: Int32Array;
+  readonly spikePos: Int32Array;
+  readonly spikeMap: Int32Array;
+  private sample = 0;
+  private sampleCount = 0;
+  private maxDeferred = 0;
+
+  constructor(
+    private readonly g: ConvKernelGeometry,
+    readonly mapsPadded: number,
+    private readonly v: Views,
+  ) {
+    this.potential = v.pot;
+    this.weights = v.weights;
+    this.sources = v.sources;
+    this.spikePos = v.spikePos;
+    this.spikeMap = v.spikeMap;
+  }
+
+  beginSample(sample: number): void {
+    this.sample = sample | 0; // as the Int32Array of stamps holds it
+    this.sampleCount = 0;
+    this.v.stats.fill(0);
+  }
+
+  setMaxDeferred(n: number): void {
+    this.maxDeferred = n;
+  }
+
+  stats(): ConvKernelStats {
+    const s = this.v.stats;
+    return { applied: s[0], fanout: s[1], integrated: s[2] };
+  }
+
+  step(n: number, bin: number): number {
+    bin |= 0; // as the Int32Array of bin stamps holds it
+    const v = this.v;
+    const { tapsPerMap } = this.g;
+    let touchedCount = 0;
+    for (let s = 0; s < n; s++) {
+      const src = v.sources[s];
+      v.stats[1] += v.start[src + 1] - v.start[src];
+      for (let k = v.start[src]; k < v.start[src + 1]; k++) {
+        const pos = v.target[k];
+        if (v.stamp[pos] !== this.sample) this.resetPosition(pos);
+        if (v.dead[pos] !== 0) continue;
+        let tap = v.payload[k];
+        if (v.binStamp[pos] !== bin) {
+          v.binStamp[pos] = bin;
+          v.touched[touchedCount++] = pos;
+          tap |= FIRST_OF_BIN;
+        }
+        v.taps[pos * tapsPerMap + v.count[pos]++] = tap;
+        v.stats[0]++;
+      }
+    }
+    let spikes = 0;
+    for (let i = 0; i < touchedCount; i++) {
+      const pos = v.touched[i];
+      if (v.count[pos] <= this.maxDeferred) continue;
+      const best = this.integrate(pos, true);
+      if (best >= 0) {
+        v.dead[pos] = 1;
+        v.spikePos[spikes] = pos;
+        v.spikeMap[spikes] = best;
+        spikes++;
+      }
+    }
+    return spikes;
+  }
+
+  settle(pos: number): boolean {
+    const v = this.v;
+    if (v.stamp[pos] !== this.sample) return false;
+    if (v.done[pos] < v.count[pos]) this.integrate(pos, false);
+    return true;
+  }
+
+  settleAll(): void {
+    for (let i = 0; i < this.sampleCount; i++) this.settle(this.v.sampleList[i]);
+  }
+
+  private resetPosition(pos: number): void {
+    const v = this.v;
+    const mp = this.mapsPadded;
+    v.stamp[pos] = this.sample;
+    v.dead[pos] = 0;
+    v.count[pos] = 0;
+    v.done[pos] = 0;
+    v.sampleList[this.sampleCount++] = pos;
+    v.pot.fill(this.g.restV, pos * mp, pos * mp + this.g.maps);
+    v.pot.fill(-Infinity, pos * mp + this.g.maps, (pos + 1) * mp);
+  }
+
+  /** Integrate the pending bins of `pos`, in order; with `check`, return the spiking map or −1. */
+  private integrate(pos: number, check: boolean): number {
+    const v = this.v;
+    const { maps, tapsPerMap, roundToFloat32, threshold } = this.g;
+    const mp = this.mapsPadded;
+    const base = pos * mp;
+    const from = pos * tapsPerMap + v.done[pos];
+    const to = pos * tapsPerMap + v.count[pos];
+    v.stats[2] += to - from;
+    v.done[pos] = v.count[pos];
+    for (let j = from; j < to; ) {
+      // one bin: the taps from a first-of-bin mark to the next
+      let end = j + 1;
+      while (end < to && (v.taps[end] & FIRST_OF_BIN) === 0) end++;
+      for (let c = 0; c < mp; c++) {
+        let x = 0;
+        for (let k = j; k < end; k++) x += v.weights[(v.taps[k] & ~FIRST_OF_BIN) / 8 + c];
+        v.pot[base + c] += roundToFloat32 ? Math.fround(x) : x;
+      }
+      j = end;
+    }
+    if (!check) return -1;
+    let best = -1;
+    let bestV = -Infinity;
+    for (let c = 0; c < maps; c++) {
+      const x = v.pot[base + c];
+      // >= so that an exact tie goes to the higher map
+      if (x > threshold && x >= bestV) {
+        bestV = x;
+        best = c;
+      }
+    }
+    return best;
+  }
 }
 
 let wasmModule: WebAssembly.Module | null | undefined;
@@ -128,64 +338,56 @@ export function wasmKernelModule(): WebAssembly.Module | null {
   return wasmModule;
 }
 
-function jsIntegrator(b: Omit<ConvBuffers, 'integrate' | 'kernel'>): ConvBuffers['integrate'] {
-  return (count, maps, tapsPerMap, roundToFloat32, threshold) => {
-    for (let i = 0; i < count; i++) {
-      const pos = b.touched[i];
-      const tapStart = pos * tapsPerMap;
-      b.best[i] = integratePosition(
-        b.potential,
-        pos * maps,
-        b.weights,
-        b.taps,
-        tapStart,
-        tapStart + b.tapCount[pos],
-        maps,
-        roundToFloat32,
-        threshold,
-      );
-    }
-  };
+interface WasmExports {
+  configure(...args: number[]): void;
+  setMaxDeferred(n: number): void;
+  beginSample(sample: number): void;
+  step(src: number, n: number, bin: number): number;
+  settle(pos: number): number;
+  settleAll(): void;
+}
+
+/** The maps of a layer rounded up to the kernel's pass width (8). */
+export function paddedMaps(maps: number): number {
+  return Math.ceil(maps / 8) * 8;
 }
 
 /**
- * Allocate the buffers of a conv layer with `positions` positions, `maps` maps and
- * `tapsPerMap` weights per map.
+ * Allocate a conv layer's kernel state and return its kernel: WebAssembly SIMD (`auto` where
+ * available, or `wasm`, which throws {@link KernelUnavailableError} where it is not), or the
+ * plain JavaScript reference (`js`).
  */
-export function allocateConvBuffers(positions: number, maps: number, tapsPerMap: number, choice: KernelChoice = 'auto'): ConvBuffers {
-  const sizes = [positions * maps * 8, tapsPerMap * maps * 8, positions * tapsPerMap * 4, positions * 4, positions * 4, positions * 4];
+export function createConvKernel(g: ConvKernelGeometry, choice: KernelChoice = 'auto'): ConvKernel {
   const module = choice === 'js' ? null : wasmKernelModule();
   if (choice === 'wasm' && module === null) throw new KernelUnavailableError('wasm', 'this JavaScript engine cannot run WebAssembly SIMD');
+  const mp = paddedMaps(g.maps);
   // Each region starts on a 16-byte boundary.
   const offsets: number[] = [];
   let total = 0;
-  for (const size of sizes) {
+  for (const size of regions(g, mp)) {
     offsets.push(total);
     total += Math.ceil(size / 16) * 16;
   }
-  let buffer: ArrayBuffer;
-  let instance: WebAssembly.Instance | undefined;
-  if (module !== null) {
-    const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(total / 65536)) });
-    instance = new WebAssembly.Instance(module, { env: { memory } });
-    buffer = memory.buffer;
-  } else {
-    buffer = new ArrayBuffer(total);
-  }
-  const arrays = {
-    potential: new Float64Array(buffer, offsets[0], positions * maps),
-    weights: new Float64Array(buffer, offsets[1], tapsPerMap * maps),
-    taps: new Int32Array(buffer, offsets[2], positions * tapsPerMap),
-    tapCount: new Int32Array(buffer, offsets[3], positions),
-    touched: new Int32Array(buffer, offsets[4], positions),
-    best: new Int32Array(buffer, offsets[5], positions),
-  };
-  if (instance === undefined) return { kernel: 'js', ...arrays, integrate: jsIntegrator(arrays) };
-  const run = instance.exports.integrate as (...args: number[]) => void;
+  if (module === null) return new JsConvKernel(g, mp, layout(g, mp, new ArrayBuffer(total), offsets));
+  const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(total / 65536)) });
+  const wasm = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as WasmExports;
+  const v = layout(g, mp, memory.buffer, offsets);
+  wasm.configure(...offsets.slice(0, 16), g.tapsPerMap, mp, g.maps, g.roundToFloat32 ? 1 : 0, g.threshold, g.restV);
+  const sourcesAt = offsets[16];
+  const stats = v.stats;
   return {
     kernel: 'wasm',
-    ...arrays,
-    integrate: (count, maps, tapsPerMap, roundToFloat32, threshold) =>
-      run(offsets[0], offsets[1], offsets[2], offsets[3], offsets[4], offsets[5], tapsPerMap, count, maps, roundToFloat32 ? 1 : 0, threshold),
+    mapsPadded: mp,
+    potential: v.pot,
+    weights: v.weights,
+    sources: v.sources,
+    spikePos: v.spikePos,
+    spikeMap: v.spikeMap,
+    beginSample: (sample) => wasm.beginSample(sample),
+    step: (n, bin) => wasm.step(sourcesAt, n, bin),
+    settle: (pos) => wasm.settle(pos) === 1,
+    settleAll: () => wasm.settleAll(),
+    setMaxDeferred: (n) => wasm.setMaxDeferred(n),
+    stats: () => ({ applied: stats[0], fanout: stats[1], integrated: stats[2] }),
   };
 }

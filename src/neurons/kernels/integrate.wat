@@ -1,146 +1,306 @@
-;; Conv-layer bin integration, WebAssembly SIMD (f64x2).
+;; Conv-layer bin step, WebAssembly SIMD (f64x2): deliver one bin's input spikes, integrate, and
+;; find each crossing position's spiking map. The plain JavaScript reference `ConvStepJs`
+;; (integrate.ts) does exactly the same; test/neurons/kernels.test.ts checks that both give
+;; bit-identical potentials, spikes and counts.
 ;;
-;; integrate(...) does, for each of `count` touched positions, exactly what the JavaScript
-;; reference `integratePosition` (integrate.ts) does: for every map c,
-;;   V[c] += round(sum over the position's recorded taps j, in order, of W[tap_j + c])
-;; in float64, `round` being a float32 rounding when `roundToFloat32` is set; then the map with
-;; the largest V above the threshold (ties to the higher map), or -1, is written to best[i].
-;; Two maps are done per instruction, eight per pass over the taps; each map's sum keeps the
-;; tap order, so the result is
-;; bit-identical to the scalar definition.
+;; Layouts (all pointers are byte offsets into the imported memory, set once by `configure`):
+;;   pot       f64[positions * mp]    potentials, [position][map]; mp = maps rounded up to 8,
+;;                                    the padding maps stay at -inf and never cross
+;;   weights   f64[taps * mp]         integration weights, [tap][map], padding maps 0
+;;   start     i32[sources + 1]       the connections of source s: [start[s], start[s+1])
+;;   target    i32[connections]       the position each connection reaches
+;;   payload   i32[connections]       the byte offset of its tap's weight row (tap * mp * 8)
+;;   stamp     i32[positions]         the sample a position's state belongs to (lazy reset)
+;;   dead      u8[positions]          1 once the position has spiked in the sample
+;;   binStamp  i32[positions]         the last bin the position received a spike in
+;;   count     i32[positions]         taps recorded in the sample so far
+;;   done      i32[positions]         of those, how many are integrated into `pot`
+;;   taps      i32[positions * tpm]   per position, the recorded taps in arrival order: the
+;;                                    payload, with bit 31 set on the first tap of each bin
+;;   touched   i32[positions]         out: the positions that received a spike in the bin
+;;   spikePos  i32[positions]         out: the positions that spiked in the bin, in `touched` order
+;;   spikeMap  i32[positions]         out: their spiking map
+;;   sampleList i32[positions]        the positions touched in the sample, in first-touch order
+;;   stats     i32[3]                 this sample: taps applied, taps of the fan-out, taps integrated
 ;;
-;; All pointers are byte offsets into the imported memory:
-;;   pot      f64[positions * maps]      potentials, [position][map]
-;;   weights  f64[taps * maps]           integration weights, [tap][map]
-;;   taps     i32[positions * tapsPerMap] per position, element offsets (tap * maps) of the taps
-;;   tapCount i32[positions]             number of recorded taps per position (>= 1 if touched)
-;;   touched  i32[count]                 the positions to integrate
-;;   best     i32[count]                 out: crossing map per touched position, or -1
+;; Exact skipping: a position whose potential cannot exceed the threshold yet needs no
+;; integration. With at most `maxDeferred` taps received in the sample (the caller derives it
+;; from the largest weight, v_rest and θ with a safety margin), no map can have crossed, so
+;; the taps are only recorded. When a position is integrated (more taps arrive, or its potential
+;; is read, or the weights are about to change) its pending bins are added in order, each bin's
+;; input summed in arrival order and rounded once, so the potentials are bit-identical to
+;; integrating every bin as it ends.
 (module
   (import "env" "memory" (memory 1))
-  (func (export "integrate")
-    (param $pot i32) (param $weights i32) (param $taps i32) (param $tapCount i32)
-    (param $touched i32) (param $bestOut i32) (param $tapsPerMap i32) (param $count i32)
-    (param $maps i32) (param $round i32) (param $threshold f64)
-    (local $i i32) (local $pos i32) (local $base i32) (local $tb i32) (local $te i32)
-    (local $c i32) (local $j i32) (local $wc i32) (local $pairsEnd i32)
-    (local $acc v128) (local $v v128) (local $mask v128) (local $thr v128)
-    (local $best i32) (local $bestV f64) (local $x f64)
-    (local $octsEnd i32) (local $t i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
-    (local.set $thr (f64x2.splat (local.get $threshold)))
-    (local.set $pairsEnd (i32.and (local.get $maps) (i32.const -2)))
-    (local.set $octsEnd (i32.and (local.get $maps) (i32.const -8)))
-    (block $doneAll
-      (loop $eachPos
-        (br_if $doneAll (i32.ge_u (local.get $i) (local.get $count)))
-        (local.set $pos (i32.load (i32.add (local.get $touched) (i32.shl (local.get $i) (i32.const 2)))))
-        (local.set $base (i32.add (local.get $pot) (i32.shl (i32.mul (local.get $pos) (local.get $maps)) (i32.const 3))))
-        (local.set $tb (i32.add (local.get $taps) (i32.shl (i32.mul (local.get $pos) (local.get $tapsPerMap)) (i32.const 2))))
-        (local.set $te (i32.add (local.get $tb)
-          (i32.shl (i32.load (i32.add (local.get $tapCount) (i32.shl (local.get $pos) (i32.const 2)))) (i32.const 2))))
-        (local.set $mask (v128.const i64x2 0 0))
-        (local.set $c (i32.const 0))
-        ;; eight maps at a time: four independent accumulators per tap index load
-        (block $doneOcts
-          (loop $eachOct
-            (br_if $doneOcts (i32.ge_u (local.get $c) (local.get $octsEnd)))
-            (local.set $wc (i32.add (local.get $weights) (i32.shl (local.get $c) (i32.const 3))))
-            (local.set $t (i32.add (local.get $wc) (i32.shl (i32.load (local.get $tb)) (i32.const 3))))
-            (local.set $a0 (v128.load align=8 (local.get $t)))
-            (local.set $a1 (v128.load offset=16 align=8 (local.get $t)))
-            (local.set $a2 (v128.load offset=32 align=8 (local.get $t)))
-            (local.set $a3 (v128.load offset=48 align=8 (local.get $t)))
-            (local.set $j (i32.add (local.get $tb) (i32.const 4)))
-            (block $doneOctTaps
-              (loop $eachOctTap
-                (br_if $doneOctTaps (i32.ge_u (local.get $j) (local.get $te)))
-                (local.set $t (i32.add (local.get $wc) (i32.shl (i32.load (local.get $j)) (i32.const 3))))
-                (local.set $a0 (f64x2.add (local.get $a0) (v128.load align=8 (local.get $t))))
-                (local.set $a1 (f64x2.add (local.get $a1) (v128.load offset=16 align=8 (local.get $t))))
-                (local.set $a2 (f64x2.add (local.get $a2) (v128.load offset=32 align=8 (local.get $t))))
-                (local.set $a3 (f64x2.add (local.get $a3) (v128.load offset=48 align=8 (local.get $t))))
-                (local.set $j (i32.add (local.get $j) (i32.const 4)))
-                (br $eachOctTap)))
-            (if (local.get $round)
-              (then
-                (local.set $a0 (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $a0))))
-                (local.set $a1 (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $a1))))
-                (local.set $a2 (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $a2))))
-                (local.set $a3 (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $a3))))))
-            (local.set $t (i32.add (local.get $base) (i32.shl (local.get $c) (i32.const 3))))
-            (local.set $a0 (f64x2.add (v128.load align=8 (local.get $t)) (local.get $a0)))
-            (local.set $a1 (f64x2.add (v128.load offset=16 align=8 (local.get $t)) (local.get $a1)))
-            (local.set $a2 (f64x2.add (v128.load offset=32 align=8 (local.get $t)) (local.get $a2)))
-            (local.set $a3 (f64x2.add (v128.load offset=48 align=8 (local.get $t)) (local.get $a3)))
-            (v128.store align=8 (local.get $t) (local.get $a0))
-            (v128.store offset=16 align=8 (local.get $t) (local.get $a1))
-            (v128.store offset=32 align=8 (local.get $t) (local.get $a2))
-            (v128.store offset=48 align=8 (local.get $t) (local.get $a3))
-            (local.set $mask (v128.or (local.get $mask)
-              (v128.or
-                (v128.or (f64x2.gt (local.get $a0) (local.get $thr)) (f64x2.gt (local.get $a1) (local.get $thr)))
-                (v128.or (f64x2.gt (local.get $a2) (local.get $thr)) (f64x2.gt (local.get $a3) (local.get $thr))))))
-            (local.set $c (i32.add (local.get $c) (i32.const 8)))
-            (br $eachOct)))
-        ;; then two maps at a time
-        (block $donePairs
-          (loop $eachPair
-            (br_if $donePairs (i32.ge_u (local.get $c) (local.get $pairsEnd)))
-            (local.set $wc (i32.add (local.get $weights) (i32.shl (local.get $c) (i32.const 3))))
-            (local.set $acc (v128.load align=8 (i32.add (local.get $wc) (i32.shl (i32.load (local.get $tb)) (i32.const 3)))))
-            (local.set $j (i32.add (local.get $tb) (i32.const 4)))
+  (global $pot (mut i32) (i32.const 0))
+  (global $weights (mut i32) (i32.const 0))
+  (global $start (mut i32) (i32.const 0))
+  (global $target (mut i32) (i32.const 0))
+  (global $payload (mut i32) (i32.const 0))
+  (global $stamp (mut i32) (i32.const 0))
+  (global $dead (mut i32) (i32.const 0))
+  (global $binStamp (mut i32) (i32.const 0))
+  (global $count (mut i32) (i32.const 0))
+  (global $done (mut i32) (i32.const 0))
+  (global $taps (mut i32) (i32.const 0))
+  (global $touched (mut i32) (i32.const 0))
+  (global $spikePos (mut i32) (i32.const 0))
+  (global $spikeMap (mut i32) (i32.const 0))
+  (global $sampleList (mut i32) (i32.const 0))
+  (global $stats (mut i32) (i32.const 0))
+  (global $tpm (mut i32) (i32.const 0))
+  (global $mp (mut i32) (i32.const 0))
+  (global $maps (mut i32) (i32.const 0))
+  (global $round (mut i32) (i32.const 0))
+  (global $maxDeferred (mut i32) (i32.const 0))
+  (global $threshold (mut f64) (f64.const 0))
+  (global $restV (mut f64) (f64.const 0))
+  (global $sample (mut i32) (i32.const 0))
+  (global $sampleCount (mut i32) (i32.const 0))
+
+  (func (export "configure")
+    (param $pot i32) (param $weights i32) (param $start i32) (param $target i32) (param $payload i32)
+    (param $stamp i32) (param $dead i32) (param $binStamp i32) (param $count i32) (param $done i32)
+    (param $taps i32) (param $touched i32) (param $spikePos i32) (param $spikeMap i32)
+    (param $sampleList i32) (param $stats i32)
+    (param $tpm i32) (param $mp i32) (param $maps i32) (param $round i32)
+    (param $threshold f64) (param $restV f64)
+    (global.set $pot (local.get $pot))
+    (global.set $weights (local.get $weights))
+    (global.set $start (local.get $start))
+    (global.set $target (local.get $target))
+    (global.set $payload (local.get $payload))
+    (global.set $stamp (local.get $stamp))
+    (global.set $dead (local.get $dead))
+    (global.set $binStamp (local.get $binStamp))
+    (global.set $count (local.get $count))
+    (global.set $done (local.get $done))
+    (global.set $taps (local.get $taps))
+    (global.set $touched (local.get $touched))
+    (global.set $spikePos (local.get $spikePos))
+    (global.set $spikeMap (local.get $spikeMap))
+    (global.set $sampleList (local.get $sampleList))
+    (global.set $stats (local.get $stats))
+    (global.set $tpm (local.get $tpm))
+    (global.set $mp (local.get $mp))
+    (global.set $maps (local.get $maps))
+    (global.set $round (local.get $round))
+    (global.set $threshold (local.get $threshold))
+    (global.set $restV (local.get $restV)))
+
+  (func (export "setMaxDeferred") (param $n i32)
+    (global.set $maxDeferred (local.get $n)))
+
+  ;; Start a sample: every position at rest and alive, lazily (on first touch).
+  (func (export "beginSample") (param $sample i32)
+    (global.set $sample (local.get $sample))
+    (global.set $sampleCount (i32.const 0))
+    (i32.store (global.get $stats) (i32.const 0))
+    (i32.store offset=4 (global.get $stats) (i32.const 0))
+    (i32.store offset=8 (global.get $stats) (i32.const 0)))
+
+  ;; The first touch of a position in the sample: potentials at rest, no taps, alive.
+  (func $resetPosition (param $pos i32)
+    (local $p i32) (local $end i32) (local $rest v128) (local $at i32)
+    (local.set $at (i32.shl (local.get $pos) (i32.const 2)))
+    (i32.store (i32.add (global.get $stamp) (local.get $at)) (global.get $sample))
+    (i32.store8 (i32.add (global.get $dead) (local.get $pos)) (i32.const 0))
+    (i32.store (i32.add (global.get $count) (local.get $at)) (i32.const 0))
+    (i32.store (i32.add (global.get $done) (local.get $at)) (i32.const 0))
+    (i32.store (i32.add (global.get $sampleList) (i32.shl (global.get $sampleCount) (i32.const 2))) (local.get $pos))
+    (global.set $sampleCount (i32.add (global.get $sampleCount) (i32.const 1)))
+    (local.set $p (i32.add (global.get $pot) (i32.shl (i32.mul (local.get $pos) (global.get $mp)) (i32.const 3))))
+    (local.set $end (i32.add (local.get $p) (i32.shl (global.get $mp) (i32.const 3))))
+    (local.set $rest (f64x2.splat (global.get $restV)))
+    (block $done
+      (loop $fill
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (v128.store align=8 (local.get $p) (local.get $rest))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $fill)))
+    ;; the padding maps never cross
+    (local.set $p (i32.add (global.get $pot)
+      (i32.shl (i32.add (i32.mul (local.get $pos) (global.get $mp)) (global.get $maps)) (i32.const 3))))
+    (block $done
+      (loop $pad
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (f64.store (local.get $p) (f64.const -inf))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (br $pad))))
+
+  ;; Integrate the pending taps of `pos` (whole bins, in order) into its potentials. With
+  ;; `check`, return the map with the largest potential above the threshold (ties to the higher
+  ;; map), or -1; without, return -1.
+  (func $integrate (param $pos i32) (param $check i32) (result i32)
+    (local $from i32) (local $to i32) (local $base i32) (local $c i32) (local $wc i32) (local $vb i32)
+    (local $j i32) (local $tap i32) (local $t i32) (local $multi i32)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local $mx v128) (local $best i32) (local $bestV f64) (local $x f64) (local $at i32)
+    (local.set $at (i32.shl (local.get $pos) (i32.const 2)))
+    (local.set $to (i32.load (i32.add (global.get $count) (local.get $at))))
+    (local.set $from (i32.load (i32.add (global.get $done) (local.get $at))))
+    (i32.store (i32.add (global.get $done) (local.get $at)) (local.get $to))
+    (i32.store offset=8 (global.get $stats)
+      (i32.add (i32.load offset=8 (global.get $stats)) (i32.sub (local.get $to) (local.get $from))))
+    (local.set $t (i32.add (global.get $taps) (i32.shl (i32.mul (local.get $pos) (global.get $tpm)) (i32.const 2))))
+    (local.set $from (i32.add (local.get $t) (i32.shl (local.get $from) (i32.const 2))))
+    (local.set $to (i32.add (local.get $t) (i32.shl (local.get $to) (i32.const 2))))
+    (local.set $base (i32.add (global.get $pot) (i32.shl (i32.mul (local.get $pos) (global.get $mp)) (i32.const 3))))
+    (local.set $mx (v128.const f64x2 -inf -inf))
+    (local.set $c (i32.const 0))
+    (block $doneOcts
+      (loop $eachOct
+        (br_if $doneOcts (i32.ge_u (local.get $c) (global.get $mp)))
+        (local.set $wc (i32.add (global.get $weights) (i32.shl (local.get $c) (i32.const 3))))
+        (local.set $vb (i32.add (local.get $base) (i32.shl (local.get $c) (i32.const 3))))
+        (local.set $v0 (v128.load align=8 (local.get $vb)))
+        (local.set $v1 (v128.load offset=16 align=8 (local.get $vb)))
+        (local.set $v2 (v128.load offset=32 align=8 (local.get $vb)))
+        (local.set $v3 (v128.load offset=48 align=8 (local.get $vb)))
+        (local.set $j (local.get $from))
+        (block $doneBins
+          (loop $eachBin
+            (br_if $doneBins (i32.ge_u (local.get $j) (local.get $to)))
+            ;; the bin's first tap (bit 31 marks it)
+            (local.set $t (i32.add (local.get $wc) (i32.and (i32.load (local.get $j)) (i32.const 0x7fffffff))))
+            (local.set $s0 (v128.load align=8 (local.get $t)))
+            (local.set $s1 (v128.load offset=16 align=8 (local.get $t)))
+            (local.set $s2 (v128.load offset=32 align=8 (local.get $t)))
+            (local.set $s3 (v128.load offset=48 align=8 (local.get $t)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (local.set $multi (i32.const 0))
             (block $doneTaps
               (loop $eachTap
-                (br_if $doneTaps (i32.ge_u (local.get $j) (local.get $te)))
-                (local.set $acc (f64x2.add (local.get $acc)
-                  (v128.load align=8 (i32.add (local.get $wc) (i32.shl (i32.load (local.get $j)) (i32.const 3))))))
+                (br_if $doneTaps (i32.ge_u (local.get $j) (local.get $to)))
+                (local.set $tap (i32.load (local.get $j)))
+                (br_if $doneTaps (i32.lt_s (local.get $tap) (i32.const 0)))
+                (local.set $t (i32.add (local.get $wc) (local.get $tap)))
+                (local.set $s0 (f64x2.add (local.get $s0) (v128.load align=8 (local.get $t))))
+                (local.set $s1 (f64x2.add (local.get $s1) (v128.load offset=16 align=8 (local.get $t))))
+                (local.set $s2 (f64x2.add (local.get $s2) (v128.load offset=32 align=8 (local.get $t))))
+                (local.set $s3 (f64x2.add (local.get $s3) (v128.load offset=48 align=8 (local.get $t))))
                 (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                (local.set $multi (i32.const 1))
                 (br $eachTap)))
-            (if (local.get $round)
-              (then (local.set $acc (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $acc))))))
-            (local.set $v (f64x2.add
-              (v128.load align=8 (i32.add (local.get $base) (i32.shl (local.get $c) (i32.const 3))))
-              (local.get $acc)))
-            (v128.store align=8 (i32.add (local.get $base) (i32.shl (local.get $c) (i32.const 3))) (local.get $v))
-            (local.set $mask (v128.or (local.get $mask) (f64x2.gt (local.get $v) (local.get $thr))))
-            (local.set $c (i32.add (local.get $c) (i32.const 2)))
-            (br $eachPair)))
-        ;; an odd last map, one lane
-        (if (i32.lt_u (local.get $c) (local.get $maps))
-          (then
-            (local.set $wc (i32.add (local.get $weights) (i32.shl (local.get $c) (i32.const 3))))
-            (local.set $x (f64.load (i32.add (local.get $wc) (i32.shl (i32.load (local.get $tb)) (i32.const 3)))))
-            (local.set $j (i32.add (local.get $tb) (i32.const 4)))
-            (block $doneTail
-              (loop $eachTail
-                (br_if $doneTail (i32.ge_u (local.get $j) (local.get $te)))
-                (local.set $x (f64.add (local.get $x)
-                  (f64.load (i32.add (local.get $wc) (i32.shl (i32.load (local.get $j)) (i32.const 3))))))
-                (local.set $j (i32.add (local.get $j) (i32.const 4)))
-                (br $eachTail)))
-            (if (local.get $round)
-              (then (local.set $x (f64.promote_f32 (f32.demote_f64 (local.get $x))))))
-            (local.set $x (f64.add (f64.load (i32.add (local.get $base) (i32.shl (local.get $c) (i32.const 3)))) (local.get $x)))
-            (f64.store (i32.add (local.get $base) (i32.shl (local.get $c) (i32.const 3))) (local.get $x))
-            (if (f64.gt (local.get $x) (local.get $threshold))
-              (then (local.set $mask (v128.const i64x2 -1 -1))))))
-        ;; the crossing map, only where some map crossed
-        (local.set $best (i32.const -1))
-        (if (v128.any_true (local.get $mask))
-          (then
-            (local.set $bestV (f64.const -inf))
-            (local.set $c (i32.const 0))
-            (block $doneScan
-              (loop $scan
-                (br_if $doneScan (i32.ge_u (local.get $c) (local.get $maps)))
-                (local.set $x (f64.load (i32.add (local.get $base) (i32.shl (local.get $c) (i32.const 3)))))
-                ;; >= so that an exact tie goes to the higher map
-                (if (i32.and (f64.gt (local.get $x) (local.get $threshold)) (f64.ge (local.get $x) (local.get $bestV)))
+            ;; one float32 rounding of the bin's input; a single tap is a float32 already
+            (if (i32.and (local.get $multi) (global.get $round))
+              (then
+                (local.set $s0 (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $s0))))
+                (local.set $s1 (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $s1))))
+                (local.set $s2 (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $s2))))
+                (local.set $s3 (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $s3))))))
+            (local.set $v0 (f64x2.add (local.get $v0) (local.get $s0)))
+            (local.set $v1 (f64x2.add (local.get $v1) (local.get $s1)))
+            (local.set $v2 (f64x2.add (local.get $v2) (local.get $s2)))
+            (local.set $v3 (f64x2.add (local.get $v3) (local.get $s3)))
+            (br $eachBin)))
+        (v128.store align=8 (local.get $vb) (local.get $v0))
+        (v128.store offset=16 align=8 (local.get $vb) (local.get $v1))
+        (v128.store offset=32 align=8 (local.get $vb) (local.get $v2))
+        (v128.store offset=48 align=8 (local.get $vb) (local.get $v3))
+        (local.set $mx (f64x2.pmax (local.get $mx)
+          (f64x2.pmax (f64x2.pmax (local.get $v0) (local.get $v1)) (f64x2.pmax (local.get $v2) (local.get $v3)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 8)))
+        (br $eachOct)))
+    (local.set $best (i32.const -1))
+    (if (i32.and (local.get $check)
+          (v128.any_true (f64x2.gt (local.get $mx) (f64x2.splat (global.get $threshold)))))
+      (then
+        (local.set $bestV (f64.const -inf))
+        (local.set $c (i32.const 0))
+        (block $doneScan
+          (loop $scan
+            (br_if $doneScan (i32.ge_u (local.get $c) (global.get $maps)))
+            (local.set $x (f64.load (i32.add (local.get $base) (i32.shl (local.get $c) (i32.const 3)))))
+            ;; >= so that an exact tie goes to the higher map
+            (if (i32.and (f64.gt (local.get $x) (global.get $threshold)) (f64.ge (local.get $x) (local.get $bestV)))
+              (then
+                (local.set $bestV (local.get $x))
+                (local.set $best (local.get $c))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $scan)))))
+    (local.get $best))
+
+  ;; One bin: deliver the `n` source neurons at `src` (i32[n]) of bin serial `bin`, then
+  ;; integrate every touched position that may cross. Returns the number of positions that
+  ;; spiked (written to spikePos/spikeMap, and marked dead); `touched` holds the touched ones.
+  (func (export "step") (param $src i32) (param $n i32) (param $bin i32) (result i32)
+    (local $s i32) (local $k i32) (local $end i32) (local $pos i32) (local $at i32) (local $tap i32)
+    (local $cnt i32) (local $tc i32) (local $applied i32) (local $fanout i32) (local $spikes i32)
+    (local $i i32) (local $best i32) (local $sid i32)
+    (block $doneSources
+      (loop $eachSource
+        (br_if $doneSources (i32.ge_u (local.get $s) (local.get $n)))
+        (local.set $sid (i32.shl (i32.load (i32.add (local.get $src) (i32.shl (local.get $s) (i32.const 2)))) (i32.const 2)))
+        (local.set $k (i32.load (i32.add (global.get $start) (local.get $sid))))
+        (local.set $end (i32.load offset=4 (i32.add (global.get $start) (local.get $sid))))
+        (local.set $fanout (i32.add (local.get $fanout) (i32.sub (local.get $end) (local.get $k))))
+        (local.set $k (i32.shl (local.get $k) (i32.const 2)))
+        (local.set $end (i32.shl (local.get $end) (i32.const 2)))
+        (block $doneTargets
+          (loop $eachTarget
+            (br_if $doneTargets (i32.ge_u (local.get $k) (local.get $end)))
+            (local.set $pos (i32.load (i32.add (global.get $target) (local.get $k))))
+            (local.set $at (i32.shl (local.get $pos) (i32.const 2)))
+            (if (i32.ne (i32.load (i32.add (global.get $stamp) (local.get $at))) (global.get $sample))
+              (then (call $resetPosition (local.get $pos))))
+            (if (i32.eqz (i32.load8_u (i32.add (global.get $dead) (local.get $pos))))
+              (then
+                (local.set $tap (i32.load (i32.add (global.get $payload) (local.get $k))))
+                (if (i32.ne (i32.load (i32.add (global.get $binStamp) (local.get $at))) (local.get $bin))
                   (then
-                    (local.set $bestV (local.get $x))
-                    (local.set $best (local.get $c))))
-                (local.set $c (i32.add (local.get $c) (i32.const 1)))
-                (br $scan)))))
-        (i32.store (i32.add (local.get $bestOut) (i32.shl (local.get $i) (i32.const 2))) (local.get $best))
+                    (i32.store (i32.add (global.get $binStamp) (local.get $at)) (local.get $bin))
+                    (i32.store (i32.add (global.get $touched) (i32.shl (local.get $tc) (i32.const 2))) (local.get $pos))
+                    (local.set $tc (i32.add (local.get $tc) (i32.const 1)))
+                    (local.set $tap (i32.or (local.get $tap) (i32.const 0x80000000)))))
+                (local.set $cnt (i32.load (i32.add (global.get $count) (local.get $at))))
+                (i32.store
+                  (i32.add (global.get $taps)
+                    (i32.shl (i32.add (i32.mul (local.get $pos) (global.get $tpm)) (local.get $cnt)) (i32.const 2)))
+                  (local.get $tap))
+                (i32.store (i32.add (global.get $count) (local.get $at)) (i32.add (local.get $cnt) (i32.const 1)))
+                (local.set $applied (i32.add (local.get $applied) (i32.const 1)))))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (br $eachTarget)))
+        (local.set $s (i32.add (local.get $s) (i32.const 1)))
+        (br $eachSource)))
+    (i32.store (global.get $stats) (i32.add (i32.load (global.get $stats)) (local.get $applied)))
+    (i32.store offset=4 (global.get $stats) (i32.add (i32.load offset=4 (global.get $stats)) (local.get $fanout)))
+    (block $doneTouched
+      (loop $eachTouched
+        (br_if $doneTouched (i32.ge_u (local.get $i) (local.get $tc)))
+        (local.set $pos (i32.load (i32.add (global.get $touched) (i32.shl (local.get $i) (i32.const 2)))))
+        (if (i32.gt_s (i32.load (i32.add (global.get $count) (i32.shl (local.get $pos) (i32.const 2)))) (global.get $maxDeferred))
+          (then
+            (local.set $best (call $integrate (local.get $pos) (i32.const 1)))
+            (if (i32.ge_s (local.get $best) (i32.const 0))
+              (then
+                (i32.store8 (i32.add (global.get $dead) (local.get $pos)) (i32.const 1))
+                (i32.store (i32.add (global.get $spikePos) (i32.shl (local.get $spikes) (i32.const 2))) (local.get $pos))
+                (i32.store (i32.add (global.get $spikeMap) (i32.shl (local.get $spikes) (i32.const 2))) (local.get $best))
+                (local.set $spikes (i32.add (local.get $spikes) (i32.const 1)))))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $eachPos)))))
+        (br $eachTouched)))
+    (local.get $spikes))
+
+  ;; Bring the potentials of `pos` up to date (its pending taps integrated). Returns 1 when the
+  ;; position belongs to the current sample, 0 when the sample has not touched it (at rest).
+  (func $settle (export "settle") (param $pos i32) (result i32)
+    (local $at i32)
+    (local.set $at (i32.shl (local.get $pos) (i32.const 2)))
+    (if (i32.ne (i32.load (i32.add (global.get $stamp) (local.get $at))) (global.get $sample))
+      (then (return (i32.const 0))))
+    (if (i32.lt_s (i32.load (i32.add (global.get $done) (local.get $at))) (i32.load (i32.add (global.get $count) (local.get $at))))
+      (then (drop (call $integrate (local.get $pos) (i32.const 0)))))
+    (i32.const 1))
+
+  ;; Bring every position of the sample up to date (before the weights change).
+  (func (export "settleAll")
+    (local $i i32)
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (global.get $sampleCount)))
+        (drop (call $settle (i32.load (i32.add (global.get $sampleList) (i32.shl (local.get $i) (i32.const 2))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))))

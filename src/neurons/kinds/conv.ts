@@ -159,7 +159,7 @@ export const CONV_KIND: LayerKind<ConvLayerOptions, ResolvedConvLayer, SsifConvN
 
   create(spec, context) {
     if (context.weights === undefined) throw new RangeError(`conv layer ${spec.index}: no weights`);
-    return new ConvLayer(spec, context.source, context.restV, context.resetV, context.weights, context.kernel);
+    return new ConvLayer(spec, context.source, context.restV, context.resetV, context.weights, context.kernel, context.skipping);
   },
 
   denseMacs(spec, timeBins) {

@@ -40,6 +40,8 @@ export interface CreateContext {
   /** Its weights, for a kind with weights (copied in by the engine). */
   readonly weights: Float64Array | undefined;
   readonly kernel: KernelChoice;
+  /** Skip work that cannot change the results (a layer may ignore it). */
+  readonly skipping: boolean;
 }
 
 /** What one bin of the dense reference sees of a layer's neighbours. */
