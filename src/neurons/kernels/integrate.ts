@@ -124,7 +124,7 @@ function regions(g: ConvKernelGeometry, mp: number): number[] {
     positions * 4, // count
     positions * 4, // done
     positions * tapsPerMap * 4, // taps
-    positions * 4, // touched
+    (positions + 1) * 4, // touched (one more: the branch-free delivery writes a slot ahead)
     positions * 4, // spikePos
     positions * 4, // spikeMap
     positions * 4, // sampleList

@@ -228,7 +228,7 @@
   (func (export "step") (param $src i32) (param $n i32) (param $bin i32) (result i32)
     (local $s i32) (local $k i32) (local $end i32) (local $pos i32) (local $at i32) (local $tap i32)
     (local $cnt i32) (local $tc i32) (local $applied i32) (local $fanout i32) (local $spikes i32)
-    (local $i i32) (local $best i32) (local $sid i32)
+    (local $i i32) (local $best i32) (local $sid i32) (local $alive i32) (local $fresh i32)
     (block $doneSources
       (loop $eachSource
         (br_if $doneSources (i32.ge_u (local.get $s) (local.get $n)))
@@ -245,22 +245,21 @@
             (local.set $at (i32.shl (local.get $pos) (i32.const 2)))
             (if (i32.ne (i32.load (i32.add (global.get $stamp) (local.get $at))) (global.get $sample))
               (then (call $resetPosition (local.get $pos))))
-            (if (i32.eqz (i32.load8_u (i32.add (global.get $dead) (local.get $pos))))
-              (then
-                (local.set $tap (i32.load (i32.add (global.get $payload) (local.get $k))))
-                (if (i32.ne (i32.load (i32.add (global.get $binStamp) (local.get $at))) (local.get $bin))
-                  (then
-                    (i32.store (i32.add (global.get $binStamp) (local.get $at)) (local.get $bin))
-                    (i32.store (i32.add (global.get $touched) (i32.shl (local.get $tc) (i32.const 2))) (local.get $pos))
-                    (local.set $tc (i32.add (local.get $tc) (i32.const 1)))
-                    (local.set $tap (i32.or (local.get $tap) (i32.const 0x80000000)))))
-                (local.set $cnt (i32.load (i32.add (global.get $count) (local.get $at))))
-                (i32.store
-                  (i32.add (global.get $taps)
-                    (i32.shl (i32.add (i32.mul (local.get $pos) (global.get $tpm)) (local.get $cnt)) (i32.const 2)))
-                  (local.get $tap))
-                (i32.store (i32.add (global.get $count) (local.get $at)) (i32.add (local.get $cnt) (i32.const 1)))
-                (local.set $applied (i32.add (local.get $applied) (i32.const 1)))))
+            ;; without branches on the data: a dead position's tap is written past its count
+            ;; (never read: a position receives at most tpm taps in a sample) and not counted
+            (local.set $alive (i32.eqz (i32.load8_u (i32.add (global.get $dead) (local.get $pos)))))
+            (local.set $fresh (i32.and (local.get $alive)
+              (i32.ne (i32.load (i32.add (global.get $binStamp) (local.get $at))) (local.get $bin))))
+            (i32.store (i32.add (global.get $binStamp) (local.get $at)) (local.get $bin))
+            (i32.store (i32.add (global.get $touched) (i32.shl (local.get $tc) (i32.const 2))) (local.get $pos))
+            (local.set $tc (i32.add (local.get $tc) (local.get $fresh)))
+            (local.set $cnt (i32.load (i32.add (global.get $count) (local.get $at))))
+            (i32.store
+              (i32.add (global.get $taps)
+                (i32.shl (i32.add (i32.mul (local.get $pos) (global.get $tpm)) (local.get $cnt)) (i32.const 2)))
+              (i32.or (i32.load (i32.add (global.get $payload) (local.get $k))) (i32.shl (local.get $fresh) (i32.const 31))))
+            (i32.store (i32.add (global.get $count) (local.get $at)) (i32.add (local.get $cnt) (local.get $alive)))
+            (local.set $applied (i32.add (local.get $applied) (local.get $alive)))
             (local.set $k (i32.add (local.get $k) (i32.const 4)))
             (br $eachTarget)))
         (local.set $s (i32.add (local.get $s) (i32.const 1)))
