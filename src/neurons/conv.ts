@@ -223,9 +223,9 @@ export class ConvLayer implements TrainableLayer {
       this.spikeV[log.count] = potential[pos * stride + map];
       log.count++;
     }
-    const stats = this.step.stats();
-    this.counts.synapticEvents = stats.applied * this.maps;
-    this.counts.fanoutEvents = stats.fanout * this.maps;
+    const counters = this.step.counters;
+    this.counts.synapticEvents = counters[0] * this.maps;
+    this.counts.fanoutEvents = counters[1] * this.maps;
     sortBinSpikes(log, first, log.count, this.spikeV);
     if (learn && log.count > first) this.learnFromBin(first, log.count, time);
     // Lateral inhibition and reset: the winner at a position goes to v_reset, the others to v_rest.

@@ -6,6 +6,9 @@
 /** Spike bin of a pixel that never spikes. */
 export const NO_SPIKE = -1;
 
+/** The counting sort's counts, reused by every call (the encoder is synchronous). */
+const scratchCounts = new Int32Array(257);
+
 /**
  * Encode one image. The N non-zero pixels are ranked brightest first (equal intensities by
  * raster index, lowest first); the pixel of rank r spikes in bin `ceil(r / (N / (T − 1)))`,
@@ -18,7 +21,8 @@ export const NO_SPIKE = -1;
  */
 export function rankOrderEncode(pixels: Uint8Array, timeBins: number, out: Int32Array): number {
   // Counting sort by intensity: stable, so ties stay in raster order.
-  const counts = new Int32Array(257);
+  const counts = scratchCounts;
+  counts.fill(0);
   for (let i = 0; i < pixels.length; i++) counts[256 - pixels[i]]++;
   // counts[k] counts intensity 256 − k; prefix sums over k < 256 give each non-zero
   // intensity's first rank.

@@ -18,6 +18,23 @@ export interface SparseFeatures {
   readonly values?: Float64Array;
 }
 
+const narrowed = new WeakMap<Int32Array, Uint16Array>();
+
+/**
+ * The feature indices in the narrowest array that holds them: 16-bit when there are fewer than
+ * 65,536 features (the paper's network has 5,670), which halves the memory a solver pass reads.
+ * Made once per features object (cached), values unchanged.
+ */
+export function compactIndices(features: SparseFeatures): Int32Array | Uint16Array {
+  if (features.cols > 0xffff) return features.indices;
+  let small = narrowed.get(features.indices);
+  if (small === undefined) {
+    small = Uint16Array.from(features.indices);
+    narrowed.set(features.indices, small);
+  }
+  return small;
+}
+
 /** Builds a {@link SparseFeatures} one sample at a time. */
 export class FeatureBuilder {
   private offsets: Int32Array;

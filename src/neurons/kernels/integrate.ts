@@ -81,6 +81,8 @@ export interface ConvKernel {
   setMaxDeferred(n: number): void;
   /** The counters of the current sample. */
   stats(): ConvKernelStats;
+  /** The same counters as they live in the kernel's memory: applied, fanout, integrated (no copy). */
+  readonly counters: Int32Array;
 }
 
 /**
@@ -221,6 +223,10 @@ export class JsConvKernel implements ConvKernel {
 
   setMaxDeferred(n: number): void {
     this.maxDeferred = n;
+  }
+
+  get counters(): Int32Array {
+    return this.v.stats;
   }
 
   stats(): ConvKernelStats {
@@ -389,5 +395,6 @@ export function createConvKernel(g: ConvKernelGeometry, choice: KernelChoice = '
     settleAll: () => wasm.settleAll(),
     setMaxDeferred: (n) => wasm.setMaxDeferred(n),
     stats: () => ({ applied: stats[0], fanout: stats[1], integrated: stats[2] }),
+    counters: stats,
   };
 }
