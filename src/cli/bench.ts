@@ -42,6 +42,11 @@ export interface BenchReport {
   inferenceSamplesPerSecond: number;
   trainSamplesPerSecond: number;
   synapticEventsPerSample: number;
+  /** Weight additions the simulator performed per sample (exact skipping on). */
+  additionsPerSample: number;
+  /** Inference with exact skipping off, timed in the same process (same results, more work). */
+  unskippedInferenceSamplesPerSecond: number;
+  unskippedAdditionsPerSample: number;
   denseMacsPerSample: number;
   samples: number;
   kernel: string;
@@ -112,6 +117,20 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
   inferImages(engine, data.test, indices, () => addSummary(totals, engine.summary()));
   const figures = sampleFigures(totals, network.timeBins);
 
+  // The same network with exact skipping off: every touched position integrated at every bin.
+  // Timed in turns with the skipping engine, best of three each, so that both see the same machine.
+  const plain = new Engine(network, { weights: engine.convLayers.map((c) => c.weights), kernel, skipping: false });
+  inferImages(plain, data.test, indices.subarray(0, Math.min(200, samples)));
+  let skippingSeconds = inferSeconds;
+  let plainSeconds = Infinity;
+  for (let round = 0; round < 3; round++) {
+    plainSeconds = Math.min(plainSeconds, time(() => inferImages(plain, data.test, indices)));
+    if (round > 0) skippingSeconds = Math.min(skippingSeconds, time(() => inferImages(engine, data.test, indices)));
+  }
+  const plainTotals = emptyTotals();
+  inferImages(plain, data.test, indices, () => addSummary(plainTotals, plain.summary()));
+  const plainFigures = sampleFigures(plainTotals, network.timeBins);
+
   // The same with a subscriber on the spike stream: what observation costs when used.
   let observed = 0;
   const subscription = engine.streams.spikes$.subscribe(() => observed++);
@@ -143,9 +162,12 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
   });
 
   const report: BenchReport = {
-    inferenceSamplesPerSecond: samples / inferSeconds,
+    inferenceSamplesPerSecond: samples / skippingSeconds,
     trainSamplesPerSecond: samples / learnSeconds,
     synapticEventsPerSample: figures.synapticEventsPerSample,
+    additionsPerSample: figures.additionsPerSample,
+    unskippedInferenceSamplesPerSecond: samples / plainSeconds,
+    unskippedAdditionsPerSample: plainFigures.additionsPerSample,
     denseMacsPerSample: figures.denseMacsPerSample,
     samples,
     kernel: engine.kernel,
@@ -154,7 +176,7 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
     observedInferenceSamplesPerSecond: samples / observedSeconds,
     denseBaselineSamples: denseSamples,
     denseBaselineSamplesPerSecond: denseSamples / denseSeconds,
-    speedupOverDense: denseSeconds / denseSamples / (inferSeconds / samples),
+    speedupOverDense: denseSeconds / denseSamples / (skippingSeconds / samples),
     spikesPerSample: figures.spikesPerSample.total,
     peakMemoryMB: peakMemoryMB(),
     authorsInferenceSamplesPerSecond: AUTHORS_SPEED.inference,
@@ -169,6 +191,10 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
     ['kernel', report.kernel],
     ['training to convergence', `${converged.samples} samples, ${f(report.convergenceSamplesPerSecond)} samples/s`],
     ['inference (event-driven)', `${f(report.inferenceSamplesPerSecond)} samples/s over ${samples} test samples`],
+    [
+      'inference, exact skipping off',
+      `${f(report.unskippedInferenceSamplesPerSecond)} samples/s (skipping: ${f(report.inferenceSamplesPerSecond / report.unskippedInferenceSamplesPerSecond, 2)} ×)`,
+    ],
     ['inference, spike stream observed', `${f(report.observedInferenceSamplesPerSecond)} samples/s (${f(observed / samples)} spike events/sample delivered)`],
     ['training (learning on)', `${f(report.trainSamplesPerSecond)} samples/s`],
     ['dense clock-driven baseline', `${f(report.denseBaselineSamplesPerSecond, 2)} samples/s over ${denseSamples} samples`],
@@ -177,6 +203,10 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
     ["event-driven / authors' code", `${f(report.inferenceSamplesPerSecond / AUTHORS_SPEED.inference, 0)} × inference, ${f(report.trainSamplesPerSecond / AUTHORS_SPEED.train, 0)} × training`],
     ['spikes per sample', f(report.spikesPerSample, 1)],
     ['synaptic events per sample', f(report.synapticEventsPerSample)],
+    [
+      'weight additions performed per sample',
+      `${f(report.additionsPerSample)} (${f((100 * report.additionsPerSample) / report.synapticEventsPerSample, 1)} % of the synaptic events; ${f(report.unskippedAdditionsPerSample)} without skipping)`,
+    ],
     ['dense MACs per sample', f(report.denseMacsPerSample)],
     ['dense MACs / synaptic events', `${f(report.denseMacsPerSample / report.synapticEventsPerSample, 1)} ×`],
     ['peak memory (RSS)', `${f(report.peakMemoryMB)} MB`],

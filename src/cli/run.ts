@@ -108,6 +108,7 @@ function figureRows(r: SampleFigures): [string, string][] {
     ['spikes per sample: pool', f(r.spikesPerSample.pool)],
     ['spikes per sample: total', f(r.spikesPerSample.total)],
     ['synaptic events per sample', f(r.synapticEventsPerSample, 0)],
+    ['weight additions performed per sample', `${f(r.additionsPerSample, 0)} (exact skipping)`],
     ['dense MACs per sample', f(r.denseMacsPerSample, 0)],
     ['dense MACs / synaptic events', `${f(r.denseMacsPerSample / r.synapticEventsPerSample, 1)} ×`],
     ['activation sparsity (neuron × bin)', `${(100 * r.activationSparsity).toFixed(3)} %`],
@@ -118,13 +119,14 @@ function figureRows(r: SampleFigures): [string, string][] {
 /** The figures of every layer, one row each. */
 export function printLayerFigures(r: SampleFigures, out: (line: string) => void): void {
   printColumns(
-    ['layer', 'neurons', 'spikes', 'synaptic events', 'fan-out events', 'dense MACs', 'sparsity (n×bin)', 'sparsity (n)'],
+    ['layer', 'neurons', 'spikes', 'synaptic events', 'fan-out events', 'additions done', 'dense MACs', 'sparsity (n×bin)', 'sparsity (n)'],
     r.perLayer.map((l) => [
       `${l.layer} ${l.kind}`,
       f(l.neurons, 0),
       f(l.spikesPerSample),
       f(l.synapticEventsPerSample, 0),
       f(l.fanoutEventsPerSample, 0),
+      f(l.additionsPerSample, 0),
       f(l.denseMacsPerSample, 0),
       `${(100 * l.activationSparsity).toFixed(3)} %`,
       `${(100 * l.neuronSparsity).toFixed(3)} %`,

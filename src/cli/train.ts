@@ -6,7 +6,7 @@
  */
 import { loadDataset } from '../data/datasets.js';
 import { inferImages, addSummary, emptyTotals } from '../pipeline/infer.js';
-import { sampleFigures, trainPhase, type LayerFigures, type SampleFigures } from '../pipeline/run.js';
+import { sampleFigures, trainPhase, type SampleFigures } from '../pipeline/run.js';
 import { loadScenario, withOverrides } from '../pipeline/scenario.js';
 import type { LayerTrainResult } from '../pipeline/train.js';
 import { oneOf, parseIntegerFlag } from '../util/validate.js';
@@ -34,7 +34,7 @@ export const TRAIN_SPEC: CommandSpec = {
   },
 };
 
-export interface TrainReport {
+export interface TrainReport extends SampleFigures {
   scenario: string;
   seed: number;
   dataDir: string;
@@ -48,13 +48,6 @@ export interface TrainReport {
   /** Every trained layer. */
   layers: { layer: number; rule: string; samples: number; stoppedBy: LayerTrainResult['stoppedBy']; convergence: number; learningRate: number; applications: number }[];
   testSamples: number;
-  spikesPerSample: SampleFigures['spikesPerSample'];
-  synapticEventsPerSample: number;
-  fanoutEventsPerSample: number;
-  denseMacsPerSample: number;
-  activationSparsity: number;
-  neuronSparsity: number;
-  perLayer: LayerFigures[];
   seconds: { train: number; test: number };
   peakMemoryMB: number;
 }
@@ -150,6 +143,7 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
     ['spikes per sample: total', f(report.spikesPerSample.total)],
     ['synaptic events per sample', f(report.synapticEventsPerSample, 0)],
     ['fan-out events per sample', f(report.fanoutEventsPerSample, 0)],
+    ['weight additions performed per sample', f(report.additionsPerSample, 0)],
     ['dense MACs per sample', f(report.denseMacsPerSample, 0)],
     ['dense MACs / synaptic events', f(report.denseMacsPerSample / report.synapticEventsPerSample, 1)],
     ['activation sparsity (neuron × bin)', `${(100 * report.activationSparsity).toFixed(3)} %`],

@@ -275,6 +275,7 @@ export class Engine {
         spikes: counts.spikes,
         synapticEvents: counts.synapticEvents,
         fanoutEvents: counts.fanoutEvents,
+        additions: counts.additions,
         denseMacs: denseMacs(net, i),
         activationSparsity: 1 - counts.spikes / (neurons * net.timeBins),
       });

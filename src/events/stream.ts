@@ -29,6 +29,8 @@ export interface LayerSummary {
   readonly synapticEvents: number;
   /** Presynaptic spikes × their real connections into this layer (0 for the input). */
   readonly fanoutEvents: number;
+  /** Weight additions the simulator performed (at most the synaptic events; 0 without weights). */
+  readonly additions: number;
   /** Multiply-accumulates of this layer in a dense clock-driven pass (0 for the input). */
   readonly denseMacs: number;
   /** Fraction of (neuron, bin) pairs with no spike. */

@@ -68,22 +68,12 @@ export class ConvLayer implements TrainableLayer {
   readonly spikeV: Float64Array;
   /** Winners of the current sample, flat indices, in the order VDSP was applied. */
   readonly winners: SpikeLog;
-  readonly counts: LayerCounts = { spikes: 0, synapticEvents: 0, fanoutEvents: 0 };
+  readonly counts: LayerCounts;
   /** The learning rule and its state (learning rate, applications so far). */
   readonly learning: LearningRule;
   /** The integration kernel in use. */
   get kernel(): 'wasm' | 'js' {
     return this.step.kernel;
-  }
-
-  /**
-   * Weight additions the simulator performed in the current sample (taps integrated × maps).
-   * The synaptic events in {@link counts} describe the network whatever the simulator skips;
-   * this is the work actually done, lower when positions that could not cross are never
-   * integrated.
-   */
-  get additions(): number {
-    return this.step.stats().integrated * this.maps;
   }
 
   private readonly maps: number;
@@ -144,6 +134,17 @@ export class ConvLayer implements TrainableLayer {
     this.potential = this.step.potential;
     this.integrationWeights = this.step.weights;
     this.sources = this.step.sources;
+    // the additions as the kernel counts them, including integrations after the last bin
+    const counters = this.step.counters;
+    const maps = this.maps;
+    this.counts = {
+      spikes: 0,
+      synapticEvents: 0,
+      fanoutEvents: 0,
+      get additions() {
+        return counters[2] * maps;
+      },
+    };
     for (let m = 0; m < this.maps; m++) this.refreshIntegrationWeights(m);
     this.spikes = createSpikeLog(this.positions);
     this.spikeV = new Float64Array(this.positions);

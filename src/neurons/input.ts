@@ -25,7 +25,7 @@ export class InputLayer implements RuntimeLayer {
     this.potential = new InputPotential(net.timeBins, net.restV, net.resetV);
   }
 
-  readonly counts: LayerCounts = { spikes: 0, synapticEvents: 0, fanoutEvents: 0 };
+  readonly counts: LayerCounts = { spikes: 0, synapticEvents: 0, fanoutEvents: 0, additions: 0 };
 
   /** Start a sample: no input neuron has spiked. */
   beginSample(_sample: number): void {

@@ -34,6 +34,12 @@ export interface LayerCounts {
   synapticEvents: number;
   /** Presynaptic spikes × their real number of connections (borders counted). */
   fanoutEvents: number;
+  /**
+   * Weight additions the simulator performed (taps integrated × maps). The synaptic events
+   * describe the network, whatever the simulator skips; this is the work done, which exact
+   * skipping makes smaller. 0 for a layer without weights.
+   */
+  readonly additions: number;
 }
 
 /**

@@ -36,7 +36,7 @@ export function poolConnectivity(spec: ResolvedPoolLayer): Connectivity {
 export class PoolLayer implements RuntimeLayer {
   readonly outShape;
   readonly spikes: SpikeLog;
-  readonly counts: LayerCounts = { spikes: 0, synapticEvents: 0, fanoutEvents: 0 };
+  readonly counts: LayerCounts = { spikes: 0, synapticEvents: 0, fanoutEvents: 0, additions: 0 };
   private readonly connectivity: Connectivity;
   private readonly firedSample: Uint32Array;
   private readonly fireTime: Float64Array;

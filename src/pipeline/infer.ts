@@ -10,8 +10,8 @@ import type { SampleSummary } from '../events/stream.js';
 /** Sums of the per-layer figures over a run of samples. */
 export interface RunTotals {
   samples: number;
-  /** Per layer (network order): spikes, synaptic events, fan-out events, dense MACs. */
-  layers: { kind: string; neurons: number; spikes: number; synapticEvents: number; fanoutEvents: number; denseMacs: number }[];
+  /** Per layer (network order): spikes, synaptic events, fan-out events, additions performed, dense MACs. */
+  layers: { kind: string; neurons: number; spikes: number; synapticEvents: number; fanoutEvents: number; additions: number; denseMacs: number }[];
   totalSpikes: number;
 }
 
@@ -22,10 +22,11 @@ export function emptyTotals(): RunTotals {
 /** Sum `b` into `a`. */
 export function mergeTotals(a: RunTotals, b: RunTotals): RunTotals {
   b.layers.forEach((l, i) => {
-    const t = (a.layers[i] ??= { ...l, spikes: 0, synapticEvents: 0, fanoutEvents: 0, denseMacs: 0 });
+    const t = (a.layers[i] ??= { ...l, spikes: 0, synapticEvents: 0, fanoutEvents: 0, additions: 0, denseMacs: 0 });
     t.spikes += l.spikes;
     t.synapticEvents += l.synapticEvents;
     t.fanoutEvents += l.fanoutEvents;
+    t.additions += l.additions;
     t.denseMacs += l.denseMacs;
   });
   a.totalSpikes += b.totalSpikes;
@@ -35,10 +36,11 @@ export function mergeTotals(a: RunTotals, b: RunTotals): RunTotals {
 
 export function addSummary(totals: RunTotals, summary: SampleSummary): void {
   summary.layers.forEach((l, i) => {
-    const t = (totals.layers[i] ??= { kind: l.kind, neurons: l.neurons, spikes: 0, synapticEvents: 0, fanoutEvents: 0, denseMacs: 0 });
+    const t = (totals.layers[i] ??= { kind: l.kind, neurons: l.neurons, spikes: 0, synapticEvents: 0, fanoutEvents: 0, additions: 0, denseMacs: 0 });
     t.spikes += l.spikes;
     t.synapticEvents += l.synapticEvents;
     t.fanoutEvents += l.fanoutEvents;
+    t.additions += l.additions;
     t.denseMacs += l.denseMacs;
   });
   totals.totalSpikes += summary.totalSpikes;

@@ -79,6 +79,8 @@ export interface LayerFigures {
   spikesPerSample: number;
   synapticEventsPerSample: number;
   fanoutEventsPerSample: number;
+  /** Weight additions the simulator performed (≤ synaptic events: exact skipping does less). */
+  additionsPerSample: number;
   denseMacsPerSample: number;
   activationSparsity: number;
   neuronSparsity: number;
@@ -90,6 +92,8 @@ export interface SampleFigures {
   spikesPerSample: Record<'input' | LayerKindName | 'total', number>;
   synapticEventsPerSample: number;
   fanoutEventsPerSample: number;
+  /** Weight additions the simulator performed, beside the synaptic events the network has. */
+  additionsPerSample: number;
   denseMacsPerSample: number;
   /** Over all layers: 1 − spikes / (neurons × time bins). */
   activationSparsity: number;
@@ -130,6 +134,7 @@ export function sampleFigures(totals: RunTotals, timeBins: number): SampleFigure
     },
     synapticEventsPerSample: sum((l) => l.synapticEvents),
     fanoutEventsPerSample: sum((l) => l.fanoutEvents),
+    additionsPerSample: sum((l) => l.additions),
     denseMacsPerSample: sum((l) => l.denseMacs),
     activationSparsity: neurons === 0 ? 1 : 1 - totals.totalSpikes / n / (neurons * timeBins),
     neuronSparsity: neurons === 0 ? 1 : 1 - totals.totalSpikes / n / neurons,
@@ -140,6 +145,7 @@ export function sampleFigures(totals: RunTotals, timeBins: number): SampleFigure
       spikesPerSample: l.spikes / n,
       synapticEventsPerSample: l.synapticEvents / n,
       fanoutEventsPerSample: l.fanoutEvents / n,
+      additionsPerSample: l.additions / n,
       denseMacsPerSample: l.denseMacs / n,
       activationSparsity: l.neurons === 0 ? 1 : 1 - l.spikes / n / (l.neurons * timeBins),
       neuronSparsity: l.neurons === 0 ? 1 : 1 - l.spikes / n / l.neurons,
@@ -488,6 +494,7 @@ export function runReportJson(r: RunResult): Record<string, unknown> {
     seed: r.seed,
     config: r.config,
     fanoutEventsPerSample: r.fanoutEventsPerSample,
+    additionsPerSample: r.additionsPerSample,
     trainAccuracy: r.trainAccuracy,
     readoutTrainSamples: r.readoutTrainSamples,
     testSamples: r.testSamples,

@@ -247,6 +247,47 @@ describe('single-spike invariants (fast-check)', () => {
     );
   });
 
+  it('skips exactly: skipping on or off, the same spikes, winners, weights and potentials, with fewer additions', () => {
+    let skippedSamples = 0;
+    fc.assert(
+      fc.property(networkCase, fc.constantFrom('none', 'first', 'last'), ({ net, weights, inputs }, learn) => {
+        const skipping = new Engine(net, { weights });
+        const plain = new Engine(net, { weights, skipping: false });
+        const convs = convIndices(net);
+        const options = learn === 'none' ? {} : { learnLayer: learn === 'first' ? convs[0] : convs[convs.length - 1] };
+        for (const input of inputs) {
+          skipping.runSample(input, options);
+          plain.runSample(input, options);
+          for (let li = 0; li < net.layers.length; li++) expect(spikeTimesOf(skipping, li)).toEqual(spikeTimesOf(plain, li));
+          const a = skipping.summary();
+          const b = plain.summary();
+          a.layers.forEach((l, i) => {
+            const { additions, ...rest } = l;
+            const { additions: plainAdditions, ...plainRest } = b.layers[i];
+            expect(rest).toEqual(plainRest);
+            // without skipping every synaptic event of a conv layer is an addition; with it, at most that
+            expect(plainAdditions).toBe(l.kind === 'conv' ? l.synapticEvents : 0);
+            expect(additions).toBeLessThanOrEqual(plainAdditions);
+            if (additions < plainAdditions) skippedSamples++;
+          });
+          skipping.convLayers.forEach((c, i) => {
+            const other = plain.convLayers[i];
+            expect(Array.from(c.weights)).toEqual(Array.from(other.weights));
+            expect(Array.from(c.winners.neuron.subarray(0, c.winners.count))).toEqual(Array.from(other.winners.neuron.subarray(0, other.winners.count)));
+          });
+          // every conv potential at the end of the sample, bit for bit
+          for (const li of convs) {
+            const n = net.layers[li].outShape.channels * net.layers[li].outShape.height * net.layers[li].outShape.width;
+            for (let k = 0; k < n; k++) expect(Object.is(skipping.layer(li).potentialAt(k, net.timeBins - 1), plain.layer(li).potentialAt(k, net.timeBins - 1))).toBe(true);
+          }
+        }
+      }),
+      { seed: 114, numRuns: RUNS },
+    );
+    // the draws do reach the skipping (else this property would show nothing)
+    expect(skippedSamples).toBeGreaterThan(RUNS / 4);
+  });
+
   it('equals the dense clock-driven reference: spikes and features in inference', () => {
     fc.assert(
       fc.property(networkCase, ({ net, weights, inputs }) => {
