@@ -8,8 +8,7 @@ import { Engine } from '../events/engine.js';
 import type { ImageSet } from '../data/idx.js';
 import type { KernelChoice } from '../neurons/kernels/integrate.js';
 import { resolveNetwork, type NetworkOptions } from '../neurons/network.js';
-import type { SparseFeatures } from '../readout/features.js';
-import { trainBinarySvm, type ResolvedLinearSvmOptions } from '../readout/linear-svm.js';
+import { trainBinarySvm, type ResolvedLinearSvmOptions, type SvmRows } from '../readout/linear-svm.js';
 import { extractFeatures } from './extract.js';
 
 export type WorkerRequest =
@@ -27,7 +26,9 @@ export type WorkerRequest =
   | {
       kind: 'svm';
       offsets: SharedArrayBuffer;
+      /** 16-bit indices when there are fewer than 65,536 features, else 32-bit. */
       indices: SharedArrayBuffer;
+      indexBits: 16 | 32;
       rows: number;
       cols: number;
       labels: SharedArrayBuffer;
@@ -69,7 +70,12 @@ function handle(msg: WorkerRequest, reply: (r: WorkerReply, transfer?: ArrayBuff
       return;
     }
     case 'svm': {
-      const features: SparseFeatures = { rows: msg.rows, cols: msg.cols, offsets: new Int32Array(msg.offsets), indices: new Int32Array(msg.indices) };
+      const features: SvmRows = {
+        rows: msg.rows,
+        cols: msg.cols,
+        offsets: new Int32Array(msg.offsets),
+        indices: msg.indexBits === 16 ? new Uint16Array(msg.indices) : new Int32Array(msg.indices),
+      };
       const labels = new Uint8Array(msg.labels);
       const result = trainBinarySvm(features, (i) => labels[i] === msg.label, msg.options);
       reply({ kind: 'svm-done', classIndex: msg.classIndex, weights: result.weights, iterations: result.iterations, converged: result.converged }, [

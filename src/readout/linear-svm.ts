@@ -48,13 +48,26 @@ export interface BinarySvm {
 }
 
 /**
+ * Rows as the solver reads them: {@link SparseFeatures}, or the same with 16-bit indices (which
+ * a caller with fewer than 65,536 features may hand over already narrowed, as the worker pool
+ * does through shared memory).
+ */
+export interface SvmRows {
+  readonly rows: number;
+  readonly cols: number;
+  readonly offsets: Int32Array;
+  readonly indices: Int32Array | Uint16Array;
+  readonly values?: Float64Array;
+}
+
+/**
  * Train one binary L2-loss SVM by dual coordinate descent.
  * @param positive per sample, whether it is of the positive class
  */
-export function trainBinarySvm(features: SparseFeatures, positive: (i: number) => boolean, options: ResolvedLinearSvmOptions): BinarySvm {
+export function trainBinarySvm(features: SvmRows, positive: (i: number) => boolean, options: ResolvedLinearSvmOptions): BinarySvm {
   const { rows: l, cols, offsets, values } = features;
   // the solver's passes read every row many times: the narrowest index array reads fastest
-  const indices = compactIndices(features);
+  const indices = features.indices instanceof Uint16Array ? features.indices : compactIndices({ ...features, indices: features.indices });
   const bias = cols; // index of the bias weight
   const w = new Float64Array(cols + 1);
   const alpha = new Float64Array(l);
