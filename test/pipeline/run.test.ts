@@ -11,7 +11,8 @@ import { extractFeatures, featureCount } from '../../src/pipeline/extract.js';
 import { runExperiment, type RunResult } from '../../src/pipeline/run.js';
 import { loadScenario, withOverrides } from '../../src/pipeline/scenario.js';
 import { WorkerPool } from '../../src/pipeline/workers.js';
-import { sameFeatures } from '../../src/readout/features.js';
+import { FeatureBuilder, sameFeatures } from '../../src/readout/features.js';
+import { resolveLinearSvmOptions, trainLinearReadout } from '../../src/readout/linear-svm.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { imageAt } from '../../src/data/idx.js';
 import { rankOrderEncode } from '../../src/neurons/encoder.js';
@@ -129,6 +130,36 @@ describe('feature extraction', () => {
     } finally {
       await one.close();
       await two.close();
+    }
+  });
+});
+
+describe('readout over the worker pool', () => {
+  it('trains the same readout as one thread, with 16-bit shared indices and with 32-bit ones', async () => {
+    const net = resolveNetwork();
+    const engine = new Engine(net, { random: new SeededRandom(5) });
+    const real = extractFeatures(engine, mnist.test, 0, 600).features;
+    // more than 65,535 features: the pool sends 32-bit indices
+    const random = new SeededRandom(6);
+    const builder = new FeatureBuilder(70_000, 600);
+    for (let i = 0; i < 600; i++) {
+      const label = mnist.test.labels[i];
+      const active = new Set<number>([label * 7000 + random.nextInt(7000), 65_536 + random.nextInt(4464), random.nextInt(70_000)]);
+      builder.add(Int32Array.from(active), active.size);
+    }
+    const wide = builder.build();
+    const labels = mnist.test.labels.subarray(0, 600);
+    const options = resolveLinearSvmOptions({ C: 0.005 });
+    const pool = new WorkerPool(2);
+    try {
+      for (const features of [real, wide]) {
+        const shared = await pool.trainLinearReadout(features, labels, options);
+        const local = trainLinearReadout(features, labels, options);
+        expect(Array.from(shared.weights)).toEqual(Array.from(local.weights));
+        expect(shared.iterations).toEqual(local.iterations);
+      }
+    } finally {
+      await pool.close();
     }
   });
 });
