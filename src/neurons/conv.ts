@@ -21,7 +21,7 @@ import { createWinnerMask, resetWinnerMask, selectWinners, type WinnerMask } fro
 import type { Connectivity, LayerCounts, PresynapticLayer, SpikeLog, TrainableLayer } from './layer.js';
 import { createSpikeLog, sortBinSpikes } from './layer.js';
 import type { ResolvedConvLayer } from './kinds/conv.js';
-import { createConvKernel, deferrableTaps, type ConvKernel, type KernelChoice } from './kernels/integrate.js';
+import { ALIVE, AT_REST, createConvKernel, deferrableTaps, type ConvKernel, type KernelChoice } from './kernels/integrate.js';
 
 /** Build the source-neuron → (position, tap) connectivity of a conv layer; payloads are tap indices. */
 export function convConnectivity(spec: ResolvedConvLayer): Connectivity {
@@ -87,6 +87,8 @@ export class ConvLayer implements TrainableLayer {
   private readonly integrationWeights: Float64Array;
   private readonly sources: Int32Array;
   private sourceCount = 0;
+  /** The map that spiked at each position (valid where the kernel says the position spiked). */
+  private readonly spikedMap: Int32Array;
   /** The largest integration weight seen so far (it only grows), for the skipping bound. */
   private weightBound = -Infinity;
   private readonly mask: WinnerMask;
@@ -147,6 +149,7 @@ export class ConvLayer implements TrainableLayer {
     };
     for (let m = 0; m < this.maps; m++) this.refreshIntegrationWeights(m);
     this.spikes = createSpikeLog(this.positions);
+    this.spikedMap = new Int32Array(this.positions);
     this.spikeV = new Float64Array(this.positions);
     this.winners = createSpikeLog(this.maps);
     this.mask = createWinnerMask(this.maps);
@@ -222,6 +225,7 @@ export class ConvLayer implements TrainableLayer {
       log.neuron[log.count] = map * this.positions + pos;
       log.time[log.count] = time;
       this.spikeV[log.count] = potential[pos * stride + map];
+      this.spikedMap[pos] = map;
       log.count++;
     }
     const counters = this.step.counters;
@@ -229,15 +233,8 @@ export class ConvLayer implements TrainableLayer {
     this.counts.fanoutEvents = counters[1] * this.maps;
     sortBinSpikes(log, first, log.count, this.spikeV);
     if (learn && log.count > first) this.learnFromBin(first, log.count, time);
-    // Lateral inhibition and reset: the winner at a position goes to v_reset, the others to v_rest.
-    for (let s = first; s < log.count; s++) {
-      const flat = log.neuron[s];
-      const map = (flat / this.positions) | 0;
-      const pos = flat - map * this.positions;
-      const base = pos * stride;
-      potential.fill(this.restV, base, base + this.maps);
-      potential[base + map] = this.resetV;
-    }
+    // Lateral inhibition and reset (the winner at a position to v_reset, the others to v_rest)
+    // need no writes: the position is dead, and potentialAt answers from spikedMap.
     this.counts.spikes = log.count;
     return first;
   }
@@ -246,8 +243,10 @@ export class ConvLayer implements TrainableLayer {
   potentialAt(flat: number, _time: number): number {
     const map = (flat / this.positions) | 0;
     const pos = flat - map * this.positions;
-    // a position the sample has not touched is at rest (its row may hold another sample's)
-    return this.step.settle(pos) ? this.potential[pos * this.stride + map] : this.restV;
+    const state = this.step.settle(pos);
+    // untouched: at rest (its row may hold another sample's); spiked: rest, the spiking map at v_reset
+    if (state === ALIVE) return this.potential[pos * this.stride + map];
+    return state === AT_REST || map !== this.spikedMap[pos] ? this.restV : this.resetV;
   }
 
   private learnFromBin(first: number, end: number, time: number): void {

@@ -106,6 +106,11 @@ describe('conv kernels', () => {
               }
             }
             for (const k of kernels) k.settleAll();
+            // every position in the same state (at rest, alive, spiked), every potential the same
+            for (let pos = 0; pos < positions; pos++) {
+              const state = kernels[0].settle(pos);
+              for (let k = 1; k < kernels.length; k++) expect(kernels[k].settle(pos)).toBe(state);
+            }
             for (let k = 1; k < kernels.length; k++) {
               for (let i = 0; i < positions * mp; i++) expect(Object.is(kernels[k].potential[i], kernels[0].potential[i])).toBe(true);
             }

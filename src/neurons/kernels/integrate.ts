@@ -71,10 +71,12 @@ export interface ConvKernel {
    */
   step(n: number, bin: number): number;
   /**
-   * Integrate the pending taps of position `pos`. Returns false when the current sample has not
-   * touched it (it is at rest, and its row of {@link potential} is stale).
+   * Integrate the pending taps of position `pos`, and say what its row of {@link potential}
+   * holds: {@link AT_REST}, the sample has not touched it (the row is stale); {@link ALIVE},
+   * its potentials, current; {@link SPIKED}, nothing the kernel keeps (the position spiked: its
+   * maps are at rest, the spiking one at v_reset).
    */
-  settle(pos: number): boolean;
+  settle(pos: number): PositionState;
   /** Integrate the pending taps of every position of the sample. */
   settleAll(): void;
   /** Taps a position may receive before it has to be integrated (0: integrate at every bin). */
@@ -108,6 +110,12 @@ export function deferrableTaps(largest: number, restV: number, threshold: number
 }
 
 const FIRST_OF_BIN = 0x80000000 | 0;
+
+/** What {@link ConvKernel.settle} says of a position. */
+export type PositionState = typeof AT_REST | typeof ALIVE | typeof SPIKED;
+export const AT_REST = 0;
+export const ALIVE = 1;
+export const SPIKED = 2;
 
 /** Region sizes in bytes, in the order the kernel's `configure` takes their offsets. */
 function regions(g: ConvKernelGeometry, mp: number): number[] {
@@ -271,11 +279,12 @@ export class JsConvKernel implements ConvKernel {
     return spikes;
   }
 
-  settle(pos: number): boolean {
+  settle(pos: number): PositionState {
     const v = this.v;
-    if (v.stamp[pos] !== this.sample) return false;
+    if (v.stamp[pos] !== this.sample) return AT_REST;
+    if (v.dead[pos] !== 0) return SPIKED;
     if (v.done[pos] < v.count[pos]) this.integrate(pos, false);
-    return true;
+    return ALIVE;
   }
 
   settleAll(): void {
@@ -391,7 +400,7 @@ export function createConvKernel(g: ConvKernelGeometry, choice: KernelChoice = '
     spikeMap: v.spikeMap,
     beginSample: (sample) => wasm.beginSample(sample),
     step: (n, bin) => wasm.step(sourcesAt, n, bin),
-    settle: (pos) => wasm.settle(pos) === 1,
+    settle: (pos) => wasm.settle(pos) as PositionState,
     settleAll: () => wasm.settleAll(),
     setMaxDeferred: (n) => wasm.setMaxDeferred(n),
     stats: () => ({ applied: stats[0], fanout: stats[1], integrated: stats[2] }),

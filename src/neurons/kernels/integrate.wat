@@ -283,13 +283,16 @@
         (br $eachTouched)))
     (local.get $spikes))
 
-  ;; Bring the potentials of `pos` up to date (its pending taps integrated). Returns 1 when the
-  ;; position belongs to the current sample, 0 when the sample has not touched it (at rest).
+  ;; Bring the potentials of `pos` up to date (its pending taps integrated). Returns 0 when the
+  ;; sample has not touched it (at rest), 1 when it is alive (its potentials current), 2 when it
+  ;; has spiked (its potentials are the caller's: rest, and v_reset at the spiking map).
   (func $settle (export "settle") (param $pos i32) (result i32)
     (local $at i32)
     (local.set $at (i32.shl (local.get $pos) (i32.const 2)))
     (if (i32.ne (i32.load (i32.add (global.get $stamp) (local.get $at))) (global.get $sample))
       (then (return (i32.const 0))))
+    (if (i32.load8_u (i32.add (global.get $dead) (local.get $pos)))
+      (then (return (i32.const 2))))
     (if (i32.lt_s (i32.load (i32.add (global.get $done) (local.get $at))) (i32.load (i32.add (global.get $count) (local.get $at))))
       (then (drop (call $integrate (local.get $pos) (i32.const 0)))))
     (i32.const 1))
