@@ -245,32 +245,35 @@ export class JsConvKernel implements ConvKernel {
   step(n: number, bin: number): number {
     bin |= 0; // as the Int32Array of bin stamps holds it
     const v = this.v;
-    const { tapsPerMap } = this.g;
+    const { start, target, payload, stamp, dead, binStamp, count, taps, touched, stats } = v;
+    const tapsPerMap = this.g.tapsPerMap;
+    const sample = this.sample;
     let touchedCount = 0;
     for (let s = 0; s < n; s++) {
       const src = v.sources[s];
-      v.stats[1] += v.start[src + 1] - v.start[src];
-      for (let k = v.start[src]; k < v.start[src + 1]; k++) {
-        const pos = v.target[k];
-        if (v.stamp[pos] !== this.sample) this.resetPosition(pos);
-        if (v.dead[pos] !== 0) continue;
-        let tap = v.payload[k];
-        if (v.binStamp[pos] !== bin) {
-          v.binStamp[pos] = bin;
-          v.touched[touchedCount++] = pos;
+      const end = start[src + 1];
+      stats[1] += end - start[src];
+      for (let k = start[src]; k < end; k++) {
+        const pos = target[k];
+        if (stamp[pos] !== sample) this.resetPosition(pos);
+        if (dead[pos] !== 0) continue;
+        let tap = payload[k];
+        if (binStamp[pos] !== bin) {
+          binStamp[pos] = bin;
+          touched[touchedCount++] = pos;
           tap |= FIRST_OF_BIN;
         }
-        v.taps[pos * tapsPerMap + v.count[pos]++] = tap;
-        v.stats[0]++;
+        taps[pos * tapsPerMap + count[pos]++] = tap;
+        stats[0]++;
       }
     }
     let spikes = 0;
     for (let i = 0; i < touchedCount; i++) {
-      const pos = v.touched[i];
-      if (v.count[pos] <= this.maxDeferred) continue;
+      const pos = touched[i];
+      if (count[pos] <= this.maxDeferred) continue;
       const best = this.integrate(pos, true);
       if (best >= 0) {
-        v.dead[pos] = 1;
+        dead[pos] = 1;
         v.spikePos[spikes] = pos;
         v.spikeMap[spikes] = best;
         spikes++;
@@ -303,24 +306,52 @@ export class JsConvKernel implements ConvKernel {
     v.pot.fill(-Infinity, pos * mp + this.g.maps, (pos + 1) * mp);
   }
 
-  /** Integrate the pending bins of `pos`, in order; with `check`, return the spiking map or −1. */
+  /**
+   * Integrate the pending bins of `pos`, in order; with `check`, return the spiking map or −1.
+   * Per bin and map: the float64 sum of the bin's tap weights in arrival order (starting from
+   * the first tap's weight, as the WebAssembly kernel does), rounded once in float32 mode, added
+   * to V. Four maps are summed side by side: each keeps its own order, so this is exactly the
+   * definition, and the four additions do not wait on each other.
+   */
   private integrate(pos: number, check: boolean): number {
     const v = this.v;
     const { maps, tapsPerMap, roundToFloat32, threshold } = this.g;
     const mp = this.mapsPadded;
+    const pot = v.pot;
+    const weights = v.weights;
+    const taps = v.taps;
     const base = pos * mp;
     const from = pos * tapsPerMap + v.done[pos];
     const to = pos * tapsPerMap + v.count[pos];
     v.stats[2] += to - from;
     v.done[pos] = v.count[pos];
     for (let j = from; j < to; ) {
-      // one bin: the taps from a first-of-bin mark to the next
+      // one bin: the taps from a first-of-bin mark (the sign bit) to the next
       let end = j + 1;
-      while (end < to && (v.taps[end] & FIRST_OF_BIN) === 0) end++;
-      for (let c = 0; c < mp; c++) {
-        let x = 0;
-        for (let k = j; k < end; k++) x += v.weights[(v.taps[k] & ~FIRST_OF_BIN) / 8 + c];
-        v.pot[base + c] += roundToFloat32 ? Math.fround(x) : x;
+      while (end < to && taps[end] >= 0) end++;
+      const first = (taps[j] & ~FIRST_OF_BIN) / 8;
+      for (let c = 0; c < mp; c += 4) {
+        let x0 = weights[first + c];
+        let x1 = weights[first + c + 1];
+        let x2 = weights[first + c + 2];
+        let x3 = weights[first + c + 3];
+        for (let k = j + 1; k < end; k++) {
+          const t = taps[k] / 8 + c;
+          x0 += weights[t];
+          x1 += weights[t + 1];
+          x2 += weights[t + 2];
+          x3 += weights[t + 3];
+        }
+        if (roundToFloat32) {
+          x0 = Math.fround(x0);
+          x1 = Math.fround(x1);
+          x2 = Math.fround(x2);
+          x3 = Math.fround(x3);
+        }
+        pot[base + c] += x0;
+        pot[base + c + 1] += x1;
+        pot[base + c + 2] += x2;
+        pot[base + c + 3] += x3;
       }
       j = end;
     }
@@ -328,7 +359,7 @@ export class JsConvKernel implements ConvKernel {
     let best = -1;
     let bestV = -Infinity;
     for (let c = 0; c < maps; c++) {
-      const x = v.pot[base + c];
+      const x = pot[base + c];
       // >= so that an exact tie goes to the higher map
       if (x > threshold && x >= bestV) {
         bestV = x;
