@@ -21,7 +21,7 @@ import { createWinnerMask, resetWinnerMask, selectWinners, type WinnerMask } fro
 import type { Connectivity, LayerCounts, PresynapticLayer, SpikeLog, TrainableLayer } from './layer.js';
 import { createSpikeLog, sortBinSpikes } from './layer.js';
 import type { ResolvedConvLayer } from './kinds/conv.js';
-import { ALIVE, AT_REST, createConvKernel, deferrableTaps, type ConvKernel, type KernelChoice } from './kernels/integrate.js';
+import { ALIVE, APPLIED, AT_REST, createConvKernel, FANOUT, INTEGRATED, deferrableTaps, type ConvKernel, type KernelChoice } from './kernels/integrate.js';
 
 /** Build the source-neuron → (position, tap) connectivity of a conv layer; payloads are tap indices. */
 export function convConnectivity(spec: ResolvedConvLayer): Connectivity {
@@ -136,15 +136,19 @@ export class ConvLayer implements TrainableLayer {
     this.potential = this.step.potential;
     this.integrationWeights = this.step.weights;
     this.sources = this.step.sources;
-    // the additions as the kernel counts them, including integrations after the last bin
+    // the counts as the kernel keeps them (the additions include integrations after the last bin)
     const counters = this.step.counters;
     const maps = this.maps;
     this.counts = {
       spikes: 0,
-      synapticEvents: 0,
-      fanoutEvents: 0,
+      get synapticEvents() {
+        return counters[APPLIED] * maps;
+      },
+      get fanoutEvents() {
+        return counters[FANOUT] * maps;
+      },
       get additions() {
-        return counters[2] * maps;
+        return counters[INTEGRATED] * maps;
       },
     };
     for (let m = 0; m < this.maps; m++) this.refreshIntegrationWeights(m);
@@ -177,8 +181,6 @@ export class ConvLayer implements TrainableLayer {
     this.spikes.count = 0;
     this.winners.count = 0;
     this.counts.spikes = 0;
-    this.counts.synapticEvents = 0;
-    this.counts.fanoutEvents = 0;
     this.step.beginSample(sample);
     resetWinnerMask(this.mask);
   }
@@ -228,9 +230,6 @@ export class ConvLayer implements TrainableLayer {
       this.spikedMap[pos] = map;
       log.count++;
     }
-    const counters = this.step.counters;
-    this.counts.synapticEvents = counters[0] * this.maps;
-    this.counts.fanoutEvents = counters[1] * this.maps;
     sortBinSpikes(log, first, log.count, this.spikeV);
     if (learn && log.count > first) this.learnFromBin(first, log.count, time);
     // Lateral inhibition and reset (the winner at a position to v_reset, the others to v_rest)

@@ -39,15 +39,14 @@ export interface ConvKernelGeometry {
   readonly restV: number;
 }
 
-/** Per-sample counters of a conv kernel, in taps (multiply by the maps for events). */
-export interface ConvKernelStats {
-  /** Taps that reached a live position. */
-  readonly applied: number;
-  /** Taps of the fan-out of the delivered spikes, live or not. */
-  readonly fanout: number;
-  /** Taps integrated into potentials (the additions performed, per map). */
-  readonly integrated: number;
-}
+/**
+ * Where the per-sample counters sit in {@link ConvKernel.counters}, in taps (multiply by the
+ * maps for events): taps that reached a live position, taps of the fan-out of the delivered
+ * spikes (live or not), taps integrated into potentials (the additions performed, per map).
+ */
+export const APPLIED = 0;
+export const FANOUT = 1;
+export const INTEGRATED = 2;
 
 /** A conv layer's state and its step, in one memory (see integrate.wat for the layouts). */
 export interface ConvKernel {
@@ -81,9 +80,7 @@ export interface ConvKernel {
   settleAll(): void;
   /** Taps a position may receive before it has to be integrated (0: integrate at every bin). */
   setMaxDeferred(n: number): void;
-  /** The counters of the current sample. */
-  stats(): ConvKernelStats;
-  /** The same counters as they live in the kernel's memory: applied, fanout, integrated (no copy). */
+  /** The counters of the current sample ({@link APPLIED}, {@link FANOUT}, {@link INTEGRATED}), in the kernel's memory. */
   readonly counters: Int32Array;
 }
 
@@ -237,11 +234,6 @@ export class JsConvKernel implements ConvKernel {
     return this.v.stats;
   }
 
-  stats(): ConvKernelStats {
-    const s = this.v.stats;
-    return { applied: s[0], fanout: s[1], integrated: s[2] };
-  }
-
   step(n: number, bin: number): number {
     bin |= 0; // as the Int32Array of bin stamps holds it
     const v = this.v;
@@ -252,7 +244,7 @@ export class JsConvKernel implements ConvKernel {
     for (let s = 0; s < n; s++) {
       const src = v.sources[s];
       const end = start[src + 1];
-      stats[1] += end - start[src];
+      stats[FANOUT] += end - start[src];
       for (let k = start[src]; k < end; k++) {
         const pos = target[k];
         if (stamp[pos] !== sample) this.resetPosition(pos);
@@ -264,7 +256,7 @@ export class JsConvKernel implements ConvKernel {
           tap |= FIRST_OF_BIN;
         }
         taps[pos * tapsPerMap + count[pos]++] = tap;
-        stats[0]++;
+        stats[APPLIED]++;
       }
     }
     let spikes = 0;
@@ -323,7 +315,7 @@ export class JsConvKernel implements ConvKernel {
     const base = pos * mp;
     const from = pos * tapsPerMap + v.done[pos];
     const to = pos * tapsPerMap + v.count[pos];
-    v.stats[2] += to - from;
+    v.stats[INTEGRATED] += to - from;
     v.done[pos] = v.count[pos];
     for (let j = from; j < to; ) {
       // one bin: the taps from a first-of-bin mark (the sign bit) to the next
@@ -420,7 +412,6 @@ export function createConvKernel(g: ConvKernelGeometry, choice: KernelChoice = '
   const v = layout(g, mp, memory.buffer, offsets);
   wasm.configure(...offsets.slice(0, 16), g.tapsPerMap, mp, g.maps, g.roundToFloat32 ? 1 : 0, g.threshold, g.restV);
   const sourcesAt = offsets[16];
-  const stats = v.stats;
   return {
     kernel: 'wasm',
     mapsPadded: mp,
@@ -434,7 +425,6 @@ export function createConvKernel(g: ConvKernelGeometry, choice: KernelChoice = '
     settle: (pos) => wasm.settle(pos) as PositionState,
     settleAll: () => wasm.settleAll(),
     setMaxDeferred: (n) => wasm.setMaxDeferred(n),
-    stats: () => ({ applied: stats[0], fanout: stats[1], integrated: stats[2] }),
-    counters: stats,
+    counters: v.stats,
   };
 }
