@@ -55,7 +55,7 @@ export interface EngineOptions {
   kernel?: KernelChoice;
   /**
    * Skip integrating conv positions that cannot cross yet (default true). The results are
-   * bit-identical either way; only the work done ({@link Engine.additions}) differs.
+   * bit-identical either way; only the work done (each layer's `counts.additions`) differs.
    */
   skipping?: boolean;
   /**
