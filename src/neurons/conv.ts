@@ -91,6 +91,12 @@ export class ConvLayer implements TrainableLayer {
   private readonly spikedMap: Int32Array;
   /** The largest integration weight seen so far (it only grows), for the skipping bound. */
   private weightBound = -Infinity;
+  /** Taps a position may receive while it cannot cross (from the bound; 0 without skipping). */
+  private deferrable = 0;
+  /** What the kernel skips now: {@link deferrable}, or 0 in a learning sample. */
+  private deferring = 0;
+  /** Whether a position of this sample may hold taps not integrated yet. */
+  private pending = false;
   private readonly mask: WinnerMask;
   private readonly winnerOrder: Int32Array;
   private readonly binWinners: Int32Array;
@@ -182,6 +188,7 @@ export class ConvLayer implements TrainableLayer {
     this.winners.count = 0;
     this.counts.spikes = 0;
     this.step.beginSample(sample);
+    this.pending = false;
     resetWinnerMask(this.mask);
   }
 
@@ -218,6 +225,14 @@ export class ConvLayer implements TrainableLayer {
     const first = log.count;
     // never 0 (the kernel's initial stamp), different for every bin
     this.binSerial = this.binSerial === 0xffffffff ? 1 : this.binSerial + 1;
+    // In a learning sample every position must be integrated before the weights change, so
+    // skipping would only add the bookkeeping: the kernel integrates at every bin instead.
+    const deferring = learn ? 0 : this.deferrable;
+    if (deferring !== this.deferring) {
+      this.step.setMaxDeferred(deferring);
+      this.deferring = deferring;
+    }
+    if (deferring > 0) this.pending = true;
     const spiked = this.step.step(this.sourceCount, this.binSerial);
     this.sourceCount = 0;
     const { spikePos, spikeMap } = this.step;
@@ -265,7 +280,7 @@ export class ConvLayer implements TrainableLayer {
       this.binWinners,
     );
     // taps already received were received under the weights about to change
-    if (count > 0) this.step.settleAll();
+    if (count > 0 && this.pending) this.step.settleAll();
     for (let i = 0; i < count; i++) {
       const flat = this.binWinners[i];
       const map = (flat / this.positions) | 0;
@@ -309,7 +324,8 @@ export class ConvLayer implements TrainableLayer {
     }
     if (largest > this.weightBound) {
       this.weightBound = largest;
-      this.step.setMaxDeferred(this.skipping ? deferrableTaps(largest, this.restV, this.spec.thresholdV, this.tapsPerMap) : 0);
+      // taken up by the kernel at the next bin that does not learn
+      this.deferrable = this.skipping ? deferrableTaps(largest, this.restV, this.spec.thresholdV, this.tapsPerMap) : 0;
     }
   }
 }
