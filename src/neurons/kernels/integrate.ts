@@ -53,7 +53,7 @@ export interface ConvKernel {
   readonly kernel: 'wasm' | 'js';
   /** Maps rounded up to a multiple of 8: the row length of {@link potential} and {@link weights}. */
   readonly mapsPadded: number;
-  /** Potentials `[position][mapsPadded]`; a position's row is current after {@link settle}. */
+  /** Potentials `[position][mapsPadded]`; a position's row is current after {@link settle} says {@link ALIVE}. */
   readonly potential: Float64Array;
   /** Integration weights `[tap][mapsPadded]` (padding maps 0). */
   readonly weights: Float64Array;
@@ -72,8 +72,9 @@ export interface ConvKernel {
   /**
    * Integrate the pending taps of position `pos`, and say what its row of {@link potential}
    * holds: {@link AT_REST}, the sample has not touched it (the row is stale); {@link ALIVE},
-   * its potentials, current; {@link SPIKED}, nothing the kernel keeps (the position spiked: its
-   * maps are at rest, the spiking one at v_reset).
+   * its potentials, current; {@link SPIKED}, its potentials when it spiked (by the model its maps
+   * are now at rest and the spiking one at v_reset, which the caller answers: the kernel never
+   * touches a spiked position again).
    */
   settle(pos: number): PositionState;
   /** Integrate the pending taps of every position of the sample. */
