@@ -113,9 +113,13 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
   inferImages(engine, data.test, indices.subarray(0, Math.min(200, samples)));
   log(`timing inference on ${samples} test samples ...`);
   const inferSeconds = time(() => inferImages(engine, data.test, indices));
-  const totals = emptyTotals();
-  inferImages(engine, data.test, indices, () => addSummary(totals, engine.summary()));
-  const figures = sampleFigures(totals, network.timeBins);
+  /** An engine's per-sample figures over the timed samples (an untimed pass). */
+  const figuresOf = (e: Engine): ReturnType<typeof sampleFigures> => {
+    const totals = emptyTotals();
+    inferImages(e, data.test, indices, () => addSummary(totals, e.summary()));
+    return sampleFigures(totals, network.timeBins);
+  };
+  const figures = figuresOf(engine);
 
   // The same network with exact skipping off: every touched position integrated at every bin.
   // Timed in turns with the skipping engine, best of three each, so that both see the same machine.
@@ -127,9 +131,7 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
     plainSeconds = Math.min(plainSeconds, time(() => inferImages(plain, data.test, indices)));
     if (round > 0) skippingSeconds = Math.min(skippingSeconds, time(() => inferImages(engine, data.test, indices)));
   }
-  const plainTotals = emptyTotals();
-  inferImages(plain, data.test, indices, () => addSummary(plainTotals, plain.summary()));
-  const plainFigures = sampleFigures(plainTotals, network.timeBins);
+  const plainFigures = figuresOf(plain);
 
   // The same with a subscriber on the spike stream: what observation costs when used.
   let observed = 0;

@@ -19,30 +19,28 @@ export function emptyTotals(): RunTotals {
   return { samples: 0, layers: [], totalSpikes: 0 };
 }
 
+type LayerTotals = RunTotals['layers'][number];
+
+/** Add one layer's figures `l` to `layers[i]` (created at zero on first use). */
+function addLayer(layers: LayerTotals[], i: number, l: LayerTotals): void {
+  const t = (layers[i] ??= { kind: l.kind, neurons: l.neurons, spikes: 0, synapticEvents: 0, fanoutEvents: 0, additions: 0, denseMacs: 0 });
+  t.spikes += l.spikes;
+  t.synapticEvents += l.synapticEvents;
+  t.fanoutEvents += l.fanoutEvents;
+  t.additions += l.additions;
+  t.denseMacs += l.denseMacs;
+}
+
 /** Sum `b` into `a`. */
 export function mergeTotals(a: RunTotals, b: RunTotals): RunTotals {
-  b.layers.forEach((l, i) => {
-    const t = (a.layers[i] ??= { ...l, spikes: 0, synapticEvents: 0, fanoutEvents: 0, additions: 0, denseMacs: 0 });
-    t.spikes += l.spikes;
-    t.synapticEvents += l.synapticEvents;
-    t.fanoutEvents += l.fanoutEvents;
-    t.additions += l.additions;
-    t.denseMacs += l.denseMacs;
-  });
+  b.layers.forEach((l, i) => addLayer(a.layers, i, l));
   a.totalSpikes += b.totalSpikes;
   a.samples += b.samples;
   return a;
 }
 
 export function addSummary(totals: RunTotals, summary: SampleSummary): void {
-  summary.layers.forEach((l, i) => {
-    const t = (totals.layers[i] ??= { kind: l.kind, neurons: l.neurons, spikes: 0, synapticEvents: 0, fanoutEvents: 0, additions: 0, denseMacs: 0 });
-    t.spikes += l.spikes;
-    t.synapticEvents += l.synapticEvents;
-    t.fanoutEvents += l.fanoutEvents;
-    t.additions += l.additions;
-    t.denseMacs += l.denseMacs;
-  });
+  summary.layers.forEach((l, i) => addLayer(totals.layers, i, l));
   totals.totalSpikes += summary.totalSpikes;
   totals.samples++;
 }

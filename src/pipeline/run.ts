@@ -71,34 +71,31 @@ export interface RunOptions {
  * `neuronSparsity` is per neuron, 1 − spikes / neurons, the fraction of neurons that stay
  * silent for the whole sample (each neuron spikes at most once).
  */
-export interface LayerFigures {
-  /** Index of the layer in the network (0: the input). */
-  layer: number;
-  kind: string;
-  neurons: number;
-  spikesPerSample: number;
+/** The event and sparsity figures per sample, of one layer or of all of them. */
+export interface EventFigures {
   synapticEventsPerSample: number;
   fanoutEventsPerSample: number;
   /** Weight additions the simulator performed (≤ synaptic events: exact skipping does less). */
   additionsPerSample: number;
   denseMacsPerSample: number;
+  /** 1 − spikes / (neurons × time bins). */
   activationSparsity: number;
+  /** 1 − spikes / neurons (the fraction of neurons silent in a sample). */
   neuronSparsity: number;
 }
 
-/** Per-sample figures over every sample presented without learning. */
-export interface SampleFigures {
+export interface LayerFigures extends EventFigures {
+  /** Index of the layer in the network (0: the input). */
+  layer: number;
+  kind: string;
+  neurons: number;
+  spikesPerSample: number;
+}
+
+/** Per-sample figures over every sample presented without learning (the events over all layers). */
+export interface SampleFigures extends EventFigures {
   /** Spikes per sample, summed by layer kind (`input`, each kind of the registry), and in all. */
   spikesPerSample: Record<'input' | LayerKindName | 'total', number>;
-  synapticEventsPerSample: number;
-  fanoutEventsPerSample: number;
-  /** Weight additions the simulator performed, beside the synaptic events the network has. */
-  additionsPerSample: number;
-  denseMacsPerSample: number;
-  /** Over all layers: 1 − spikes / (neurons × time bins). */
-  activationSparsity: number;
-  /** Over all layers: 1 − spikes / neurons (the fraction of neurons silent in a sample). */
-  neuronSparsity: number;
   /** The same figures for every layer, in network order. */
   perLayer: LayerFigures[];
 }
