@@ -5,8 +5,8 @@
  *
  * Two implementations of one definition over the same memory layout (see integrate.wat):
  * {@link JsConvKernel}, plain JavaScript, is the reference (and the fallback where WebAssembly
- * SIMD is missing); the WebAssembly SIMD kernel does two maps per instruction, eight per pass
- * over a position's taps. Both are bit-identical, which test/neurons/kernels.test.ts checks on
+ * SIMD is missing); the WebAssembly SIMD kernel does two maps per instruction, one pass over
+ * a position's maps per bin. Both are bit-identical, which test/neurons/kernels.test.ts checks on
  * random inputs.
  *
  * The definition, per bin and per touched position that is alive: for every map c,
