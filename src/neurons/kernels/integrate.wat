@@ -17,7 +17,8 @@
 ;;   done      i32[positions]         of those, how many are integrated into `pot`
 ;;   taps      i32[positions * tpm]   per position, the recorded taps in arrival order: the
 ;;                                    payload, with bit 31 set on the first tap of each bin
-;;   touched   i32[positions]         out: the positions that received a spike in the bin
+;;   touched   i32[positions]         scratch: the positions that received a spike in the bin,
+;;                                    then (compacted in place) those to integrate
 ;;   spikePos  i32[positions]         out: the positions that spiked in the bin, in `touched` order
 ;;   spikeMap  i32[positions]         out: their spiking map
 ;;   sampleList i32[positions]        the positions touched in the sample, in first-touch order
@@ -311,6 +312,7 @@
     (local $s i32) (local $k i32) (local $end i32) (local $pos i32) (local $at i32) (local $tap i32)
     (local $cnt i32) (local $tc i32) (local $applied i32) (local $fanout i32) (local $spikes i32)
     (local $i i32) (local $best i32) (local $sid i32) (local $alive i32) (local $fresh i32)
+    (local $m i32) (local $hit i32)
     (block $doneSources
       (loop $eachSource
         (br_if $doneSources (i32.ge_u (local.get $s) (local.get $n)))
@@ -348,21 +350,30 @@
         (br $eachSource)))
     (i32.store (global.get $stats) (i32.add (i32.load (global.get $stats)) (local.get $applied)))
     (i32.store offset=4 (global.get $stats) (i32.add (i32.load offset=4 (global.get $stats)) (local.get $fanout)))
+    ;; the touched positions that may cross, compacted in place without a branch on the data
     (block $doneTouched
       (loop $eachTouched
         (br_if $doneTouched (i32.ge_u (local.get $i) (local.get $tc)))
         (local.set $pos (i32.load (i32.add (global.get $touched) (i32.shl (local.get $i) (i32.const 2)))))
-        (if (i32.gt_s (i32.load (i32.add (global.get $count) (i32.shl (local.get $pos) (i32.const 2)))) (global.get $maxDeferred))
-          (then
-            (local.set $best (call $integrate (local.get $pos) (i32.const 1)))
-            (if (i32.ge_s (local.get $best) (i32.const 0))
-              (then
-                (i32.store8 (i32.add (global.get $dead) (local.get $pos)) (i32.const 1))
-                (i32.store (i32.add (global.get $spikePos) (i32.shl (local.get $spikes) (i32.const 2))) (local.get $pos))
-                (i32.store (i32.add (global.get $spikeMap) (i32.shl (local.get $spikes) (i32.const 2))) (local.get $best))
-                (local.set $spikes (i32.add (local.get $spikes) (i32.const 1)))))))
+        (i32.store (i32.add (global.get $touched) (i32.shl (local.get $m) (i32.const 2))) (local.get $pos))
+        (local.set $m (i32.add (local.get $m)
+          (i32.gt_s (i32.load (i32.add (global.get $count) (i32.shl (local.get $pos) (i32.const 2)))) (global.get $maxDeferred))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $eachTouched)))
+    ;; integrate them; one that crosses is written out and dies (again without a branch)
+    (local.set $i (i32.const 0))
+    (block $doneIntegrate
+      (loop $eachIntegrate
+        (br_if $doneIntegrate (i32.ge_u (local.get $i) (local.get $m)))
+        (local.set $pos (i32.load (i32.add (global.get $touched) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $best (call $integrate (local.get $pos) (i32.const 1)))
+        (local.set $hit (i32.ge_s (local.get $best) (i32.const 0)))
+        (i32.store8 (i32.add (global.get $dead) (local.get $pos)) (local.get $hit))
+        (i32.store (i32.add (global.get $spikePos) (i32.shl (local.get $spikes) (i32.const 2))) (local.get $pos))
+        (i32.store (i32.add (global.get $spikeMap) (i32.shl (local.get $spikes) (i32.const 2))) (local.get $best))
+        (local.set $spikes (i32.add (local.get $spikes) (local.get $hit)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $eachIntegrate)))
     (local.get $spikes))
 
   ;; Bring the potentials of `pos` up to date (its pending taps integrated). Returns 0 when the
