@@ -21,7 +21,20 @@ import { createWinnerMask, resetWinnerMask, selectWinners, type WinnerMask } fro
 import type { Connectivity, LayerCounts, PresynapticLayer, SpikeLog, TrainableLayer } from './layer.js';
 import { createSpikeLog, sortBinSpikes } from './layer.js';
 import type { ResolvedConvLayer } from './kinds/conv.js';
-import { ALIVE, APPLIED, AT_REST, createConvKernel, FANOUT, INTEGRATED, deferrableTaps, type ConvKernel, type KernelChoice } from './kernels/integrate.js';
+import {
+  ADDITIONS,
+  ALIVE,
+  APPLIED,
+  AT_REST,
+  boundLevels,
+  candidateLevelSum,
+  createConvKernel,
+  deferrableTaps,
+  FANOUT,
+  weightLevel,
+  type ConvKernel,
+  type KernelChoice,
+} from './kernels/integrate.js';
 
 /** Build the source-neuron → (position, tap) connectivity of a conv layer; payloads are tap indices. */
 export function convConnectivity(spec: ResolvedConvLayer): Connectivity {
@@ -85,16 +98,21 @@ export class ConvLayer implements TrainableLayer {
   private readonly stride: number;
   private readonly potential: Float64Array;
   private readonly integrationWeights: Float64Array;
+  /** The kernel's integer bounds of the integration weights ({@link weightLevel}). */
+  private readonly weightLevels: Uint16Array;
+  private readonly levels: number;
   private readonly sources: Int32Array;
   private sourceCount = 0;
   /** The map that spiked at each position (valid where the kernel says the position spiked). */
   private readonly spikedMap: Int32Array;
-  /** The largest integration weight seen so far (it only grows), for the skipping bound. */
-  private weightBound = -Infinity;
-  /** Taps a position may receive while it cannot cross (from the bound; 0 without skipping). */
+  /** The largest integration weight of each map, for the skipping bounds. */
+  private readonly mapLargest: Float64Array;
+  /** Taps a position may receive while it cannot cross (0 without skipping); see {@link refreshBounds}. */
   private deferrable = 0;
   /** What the kernel skips now: {@link deferrable}, or 0 in a learning sample. */
   private deferring = 0;
+  /** Whether the weights changed since the bounds were taken from them. */
+  private boundsStale = true;
   /** Whether a position of this sample may hold taps not integrated yet. */
   private pending = false;
   private readonly mask: WinnerMask;
@@ -141,6 +159,9 @@ export class ConvLayer implements TrainableLayer {
     this.stride = this.step.mapsPadded;
     this.potential = this.step.potential;
     this.integrationWeights = this.step.weights;
+    this.weightLevels = this.step.weightLevels;
+    this.levels = boundLevels(this.tapsPerMap);
+    this.mapLargest = new Float64Array(this.maps);
     this.sources = this.step.sources;
     // the counts as the kernel keeps them (the additions include integrations after the last bin)
     const counters = this.step.counters;
@@ -154,7 +175,7 @@ export class ConvLayer implements TrainableLayer {
         return counters[FANOUT] * maps;
       },
       get additions() {
-        return counters[INTEGRATED] * maps;
+        return counters[ADDITIONS];
       },
     };
     for (let m = 0; m < this.maps; m++) this.refreshIntegrationWeights(m);
@@ -227,6 +248,7 @@ export class ConvLayer implements TrainableLayer {
     this.binSerial = this.binSerial === 0xffffffff ? 1 : this.binSerial + 1;
     // In a learning sample every position must be integrated before the weights change, so
     // skipping would only add the bookkeeping: the kernel integrates at every bin instead.
+    if (!learn && this.boundsStale) this.refreshBounds();
     const deferring = learn ? 0 : this.deferrable;
     if (deferring !== this.deferring) {
       this.step.setMaxDeferred(deferring);
@@ -315,17 +337,38 @@ export class ConvLayer implements TrainableLayer {
   private refreshIntegrationWeights(map: number): void {
     const stride = this.stride;
     const offset = map * this.tapsPerMap;
-    let largest = this.weightBound;
+    let largest = -Infinity;
     for (let tap = 0; tap < this.tapsPerMap; tap++) {
       const w = this.weights[offset + tap];
       const x = this.roundToFloat32 ? Math.fround(w) : w;
       this.integrationWeights[tap * stride + map] = x;
       if (x > largest) largest = x;
     }
-    if (largest > this.weightBound) {
-      this.weightBound = largest;
-      // taken up by the kernel at the next bin that does not learn
-      this.deferrable = this.skipping ? deferrableTaps(largest, this.restV, this.spec.thresholdV, this.tapsPerMap) : 0;
+    this.mapLargest[map] = largest;
+    // taken up at the next bin that does not learn
+    this.boundsStale = true;
+  }
+
+  /**
+   * Take the skipping bounds from the current weights: the taps a position may receive before
+   * any map can cross, each integration weight's level and the level sum from which a map is a
+   * candidate, all in steps of the largest weight; the kernel forgets the sums of levels it took
+   * with the old ones. From the current weights alone, so that the work a sample takes (its
+   * additions) does not depend on what the layer learned before.
+   */
+  private refreshBounds(): void {
+    let largest = -Infinity;
+    for (let m = 0; m < this.maps; m++) largest = Math.max(largest, this.mapLargest[m]);
+    const { thresholdV } = this.spec;
+    this.deferrable = this.skipping ? deferrableTaps(largest, this.restV, thresholdV, this.tapsPerMap) : 0;
+    this.step.setCandidateSum(candidateLevelSum(largest, this.restV, thresholdV, this.levels, this.levels * this.tapsPerMap));
+    for (let tap = 0; tap < this.tapsPerMap; tap++) {
+      for (let m = 0; m < this.maps; m++) {
+        const at = tap * this.stride + m;
+        this.weightLevels[at] = weightLevel(this.integrationWeights[at], largest, this.levels);
+      }
     }
+    this.step.forgetBounds();
+    this.boundsStale = false;
   }
 }

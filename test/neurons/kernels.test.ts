@@ -2,7 +2,21 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { APPLIED, createConvKernel, deferrableTaps, FANOUT, INTEGRATED, paddedMaps, wasmKernelModule, type ConvKernel, type ConvKernelGeometry } from '../../src/neurons/kernels/integrate.js';
+import {
+  ADDITIONS,
+  APPLIED,
+  boundLevels,
+  candidateLevelSum,
+  createConvKernel,
+  deferrableTaps,
+  FANOUT,
+  paddedMaps,
+  SPIKED,
+  wasmKernelModule,
+  weightLevel,
+  type ConvKernel,
+  type ConvKernelGeometry,
+} from '../../src/neurons/kernels/integrate.js';
 import { repoRoot } from '../helpers.js';
 
 /** A connectivity where each source reaches a few distinct positions on distinct taps per position. */
@@ -40,6 +54,41 @@ describe('conv kernels', () => {
     expect(committed).toBe(moduleSource(wat, await assemble(wat)));
   });
 
+  it('bounds every weight by its level, and no map below the candidate sum can cross', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 2 ** -30, max: 4, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer({ min: 1, max: 200 }),
+        (largest, fraction, taps) => {
+          const levels = boundLevels(taps);
+          expect(levels * taps).toBeLessThanOrEqual(0xffff);
+          const w = Math.min(largest, largest * fraction);
+          const q = weightLevel(w, largest, levels);
+          expect(q).toBeLessThanOrEqual(levels);
+          expect((q * largest) / levels).toBeGreaterThanOrEqual(w);
+          expect(weightLevel(largest, largest, levels)).toBe(levels);
+          expect(weightLevel(0, largest, levels)).toBe(0);
+        },
+      ),
+      { seed: 7, numRuns: 2000 },
+    );
+    // below the candidate sum, taps·u of weight cannot take v_rest past θ; at it, they could
+    for (const [largest, restV, threshold, taps] of [
+      [1, 0, 10, 49],
+      [0.73, -0.5, 3.25, 9],
+      [1, 0.25, 1, 1],
+    ]) {
+      const levels = boundLevels(taps);
+      const h = candidateLevelSum(largest, restV, threshold, levels, levels * taps);
+      const bound = (sum: number): number => restV + (sum * largest) / levels;
+      expect(bound(h - 1)).toBeLessThan(threshold);
+      expect(bound(h) * (1 + 2 ** -19)).toBeGreaterThanOrEqual(threshold);
+    }
+    expect(candidateLevelSum(1, 10, 10, 100, 1000)).toBe(0); // at rest already at θ: every map is a candidate
+    expect(candidateLevelSum(0, 0, 10, 100, 1000)).toBe(1001); // no weight above 0: none ever is
+  });
+
   // A weight pool with exact ties, bounds and values whose float32 rounding matters.
   const weight = fc.oneof(
     fc.constantFrom(0, 1, 0.5, 0.25, 1 - 2 ** -24, 2 ** -25, 0.1, 0.7),
@@ -67,11 +116,21 @@ describe('conv kernels', () => {
           const g = randomGeometry(positions, maps, tapsPerMap, sources, next, round, threshold, restV);
           const mp = paddedMaps(maps);
           const weights = Array.from({ length: tapsPerMap * maps }, () => Math.fround(pool[next() % pool.length]));
+          // the level bounds in steps of the pool's largest weight, 1, as a conv layer sets them
+          const levels = boundLevels(tapsPerMap);
           const load = (k: ConvKernel, w: number[]): void => {
-            for (let t = 0; t < tapsPerMap; t++) for (let c = 0; c < mp; c++) k.weights[t * mp + c] = c < maps ? w[t * maps + c] : 0;
+            for (let t = 0; t < tapsPerMap; t++) {
+              for (let c = 0; c < mp; c++) {
+                k.weights[t * mp + c] = c < maps ? w[t * maps + c] : 0;
+                k.weightLevels[t * mp + c] = weightLevel(k.weights[t * mp + c], 1, levels);
+              }
+            }
+            k.setCandidateSum(candidateLevelSum(1, restV, threshold, levels, levels * tapsPerMap));
+            k.forgetBounds();
           };
           // the reference: the JavaScript kernel integrating every bin; against it, both kernels
-          // skipping what cannot cross (no weight of the pool exceeds 1), and WebAssembly not skipping
+          // skipping what cannot cross (no weight of the pool exceeds 1) and deciding the rest by
+          // their level bounds, and WebAssembly not skipping
           const kernels = [createConvKernel(g, 'js'), createConvKernel(g, 'js'), createConvKernel(g, 'wasm'), createConvKernel(g, 'wasm')];
           const deferrable = deferrableTaps(1, restV, threshold, tapsPerMap);
           kernels[1].setMaxDeferred(deferrable);
@@ -80,6 +139,7 @@ describe('conv kernels', () => {
           let bin = 0;
           for (let sample = 1; sample <= 3; sample++) {
             for (const k of kernels) k.beginSample(sample);
+            const spikedMap = new Map<number, number>();
             const order = Array.from({ length: sources }, (_, i) => i).sort(() => (next() % 3) - 1);
             let at = 0;
             while (at < sources) {
@@ -92,6 +152,7 @@ describe('conv kernels', () => {
               at += n;
               const spikes = kernels.map((k, i) => Array.from({ length: spiked[i] }, (_, j) => [k.spikePos[j], k.spikeMap[j]]));
               for (let i = 1; i < kernels.length; i++) expect(spikes[i]).toEqual(spikes[0]);
+              for (const [pos, map] of spikes[0]) spikedMap.set(pos, map);
               // sometimes read a position's potentials, or change the weights as learning would
               if (next() % 3 === 0) {
                 const pos = next() % positions;
@@ -111,8 +172,15 @@ describe('conv kernels', () => {
               const state = kernels[0].settle(pos);
               for (let k = 1; k < kernels.length; k++) expect(kernels[k].settle(pos)).toBe(state);
             }
+            // (of a spiked position, the potential of its spiking map when it spiked)
             for (let k = 1; k < kernels.length; k++) {
-              for (let i = 0; i < positions * mp; i++) expect(Object.is(kernels[k].potential[i], kernels[0].potential[i])).toBe(true);
+              for (let pos = 0; pos < positions; pos++) {
+                const spiked = kernels[0].settle(pos) === SPIKED;
+                for (let c = 0; c < mp; c++) {
+                  if (spiked && c !== spikedMap.get(pos)) continue;
+                  expect(Object.is(kernels[k].potential[pos * mp + c], kernels[0].potential[pos * mp + c])).toBe(true);
+                }
+              }
             }
             // the same synaptic work; the skipping kernels agree on what they integrated
             const counts = kernels.map((k) => Array.from(k.counters));
@@ -120,8 +188,8 @@ describe('conv kernels', () => {
               expect(counts[k][APPLIED]).toBe(counts[0][APPLIED]);
               expect(counts[k][FANOUT]).toBe(counts[0][FANOUT]);
             }
-            expect(counts[3][INTEGRATED]).toBe(counts[0][INTEGRATED]);
-            expect(counts[2][INTEGRATED]).toBe(counts[1][INTEGRATED]);
+            expect(counts[3][ADDITIONS]).toBe(counts[0][ADDITIONS]);
+            expect(counts[2][ADDITIONS]).toBe(counts[1][ADDITIONS]);
           }
         },
       ),

@@ -19,6 +19,16 @@
  * integrated, in order and each rounded on its own, when more taps arrive, when its potential is
  * read ({@link ConvKernel.settle}), or before the weights change ({@link ConvKernel.settleAll}).
  * The potentials are then what integrating every bin at its end would have given, bit for bit.
+ *
+ * Exact bounds (inference, with skipping): a position past that many taps is not integrated
+ * either. Each integration weight has an integer upper bound in 16-bit levels
+ * ({@link weightLevel}), and the position keeps, per map, the sum of the levels of the taps it
+ * received: eight maps per instruction, a bound on every map's potential. Only the maps whose
+ * bound reaches the threshold ({@link candidateLevelSum}) are candidates; each is integrated
+ * on its own, from the recorded taps, exactly as the whole row would be, and the largest above
+ * the threshold spikes. A trained network's weights are nearly 0 or 1, so a position has few
+ * candidates, and mostly none before the bin it spikes in. The row stays pending (integrated
+ * when read), and a spiked position's row holds the potential of its spiking map only.
  */
 import { KernelUnavailableError } from '../../errors.js';
 import type { Connectivity } from '../layer.js';
@@ -40,13 +50,14 @@ export interface ConvKernelGeometry {
 }
 
 /**
- * Where the per-sample counters sit in {@link ConvKernel.counters}, in taps (multiply by the
- * maps for events): taps that reached a live position, taps of the fan-out of the delivered
- * spikes (live or not), taps integrated into potentials (the additions performed, per map).
+ * Where the per-sample counters sit in {@link ConvKernel.counters}: taps that reached a live
+ * position and taps of the fan-out of the delivered spikes (live or not), in taps (multiply by
+ * the maps for events); and the weight additions performed.
  */
 export const APPLIED = 0;
 export const FANOUT = 1;
-export const INTEGRATED = 2;
+/** Not in taps: the weight additions the kernel performed (one per tap and map integrated). */
+export const ADDITIONS = 2;
 
 /** A conv layer's state and its step, in one memory (see integrate.wat for the layouts). */
 export interface ConvKernel {
@@ -57,6 +68,8 @@ export interface ConvKernel {
   readonly potential: Float64Array;
   /** Integration weights `[tap][mapsPadded]` (padding maps 0). */
   readonly weights: Float64Array;
+  /** Their upper bounds in levels, `[tap][mapsPadded]` ({@link weightLevel}; padding maps 0). */
+  readonly weightLevels: Uint16Array;
   /** Input of {@link step}: the bin's source neurons, in arrival order. */
   readonly sources: Int32Array;
   /** Output of {@link step}: the positions that spiked, and their spiking maps. */
@@ -72,16 +85,23 @@ export interface ConvKernel {
   /**
    * Integrate the pending taps of position `pos`, and say what its row of {@link potential}
    * holds: {@link AT_REST}, the sample has not touched it (the row is stale); {@link ALIVE},
-   * its potentials, current; {@link SPIKED}, its potentials when it spiked (by the model its maps
-   * are now at rest and the spiking one at v_reset, which the caller answers: the kernel never
-   * touches a spiked position again).
+   * its potentials, current; {@link SPIKED}, the potential of its spiking map when it spiked
+   * (the other maps' entries are stale; by the model its maps are now at rest and the spiking
+   * one at v_reset, which the caller answers: the kernel never touches a spiked position again).
    */
   settle(pos: number): PositionState;
   /** Integrate the pending taps of every position of the sample. */
   settleAll(): void;
-  /** Taps a position may receive before it has to be integrated (0: integrate at every bin). */
+  /**
+   * Taps a position may receive before it has to be integrated (0: integrate every touched
+   * position at every bin). Above 0, positions past it are decided by their level bounds.
+   */
   setMaxDeferred(n: number): void;
-  /** The counters of the current sample ({@link APPLIED}, {@link FANOUT}, {@link INTEGRATED}), in the kernel's memory. */
+  /** The level sum from which a map is a candidate ({@link candidateLevelSum}). */
+  setCandidateSum(h: number): void;
+  /** Recompute the level sums of the sample's positions (after {@link weightLevels} changed). */
+  forgetBounds(): void;
+  /** The counters of the current sample ({@link APPLIED}, {@link FANOUT}, {@link ADDITIONS}), in the kernel's memory. */
   readonly counters: Int32Array;
 }
 
@@ -105,6 +125,46 @@ export function deferrableTaps(largest: number, restV: number, threshold: number
     n = next;
   }
   return n;
+}
+
+/** Levels of the integer weight bounds: as many as keep a position's sum of levels within 16 bits. */
+export function boundLevels(tapsPerMap: number): number {
+  return Math.max(1, Math.floor(0xffff / tapsPerMap));
+}
+
+/**
+ * The integer bound of integration weight `w` when none exceeds `largest`: a q in
+ * [0, levels] with w ≤ q·largest/levels (0 when w ≤ 0). Two levels above the floor, so that the
+ * rounding of the division cannot make it fall short.
+ */
+export function weightLevel(w: number, largest: number, levels: number): number {
+  if (!(w > 0) || !(largest > 0)) return 0;
+  return Math.min(levels, Math.floor((w / largest) * levels) + 2);
+}
+
+/**
+ * The smallest sum of levels H at which a map may have crossed, when no integration weight
+ * exceeds `largest`: below it, the map's potential is at most v_rest + S with
+ * S = H·u/levels, u = max(largest, 0), up to the rounding that {@link deferrableTaps} bounds,
+ * and v_rest + S + (|v_rest| + S)·2⁻²⁰ < θ. At most 0xffff (`maxSum`, a position's largest
+ * possible sum, may not fit): a sum that reaches it is only checked needlessly.
+ */
+export function candidateLevelSum(largest: number, restV: number, threshold: number, levels: number, maxSum: number): number {
+  const u = Math.max(largest, 0);
+  const safe = (h: number): boolean => {
+    const s = (h * u) / levels;
+    return restV + s + (Math.abs(restV) + s) * 2 ** -20 < threshold;
+  };
+  if (!safe(0)) return 0;
+  // the largest safe sum, by bisection (safe is monotone in h)
+  let lo = 0;
+  let hi = maxSum + 1;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (safe(mid)) lo = mid;
+    else hi = mid;
+  }
+  return Math.min(lo + 1, 0xffff);
 }
 
 const FIRST_OF_BIN = 0x80000000 | 0;
@@ -138,6 +198,9 @@ function regions(g: ConvKernelGeometry, mp: number): number[] {
     positions * 4, // sampleList
     3 * 4, // stats
     sources * 4, // sources (step input)
+    tapsPerMap * mp * 2, // weightLevels
+    positions * mp * 2, // levelSum
+    positions * 4, // levelDone
   ];
 }
 
@@ -160,6 +223,11 @@ interface Views {
   sampleList: Int32Array;
   stats: Int32Array;
   sources: Int32Array;
+  weightLevels: Uint16Array;
+  /** Per position and map, the sum of the levels of the taps received in the sample. */
+  levelSum: Uint16Array;
+  /** Per position, how many of its recorded taps are in {@link levelSum}. */
+  levelDone: Int32Array;
 }
 
 function layout(g: ConvKernelGeometry, mp: number, buffer: ArrayBuffer, offsets: number[]): Views {
@@ -183,6 +251,9 @@ function layout(g: ConvKernelGeometry, mp: number, buffer: ArrayBuffer, offsets:
     sampleList: i32(14),
     stats: i32(15),
     sources: i32(16),
+    weightLevels: new Uint16Array(buffer, offsets[17], sizes[17] / 2),
+    levelSum: new Uint16Array(buffer, offsets[18], sizes[18] / 2),
+    levelDone: i32(19),
   };
   const { start, target, payload } = g.connectivity;
   views.start.set(start);
@@ -202,12 +273,14 @@ export class JsConvKernel implements ConvKernel {
   readonly kernel = 'js' as const;
   readonly potential: Float64Array;
   readonly weights: Float64Array;
+  readonly weightLevels: Uint16Array;
   readonly sources: Int32Array;
   readonly spikePos: Int32Array;
   readonly spikeMap: Int32Array;
   private sample = 0;
   private sampleCount = 0;
   private maxDeferred = 0;
+  private candidateSum = 0;
 
   constructor(
     private readonly g: ConvKernelGeometry,
@@ -216,6 +289,7 @@ export class JsConvKernel implements ConvKernel {
   ) {
     this.potential = v.pot;
     this.weights = v.weights;
+    this.weightLevels = v.weightLevels;
     this.sources = v.sources;
     this.spikePos = v.spikePos;
     this.spikeMap = v.spikeMap;
@@ -229,6 +303,20 @@ export class JsConvKernel implements ConvKernel {
 
   setMaxDeferred(n: number): void {
     this.maxDeferred = n;
+  }
+
+  setCandidateSum(h: number): void {
+    this.candidateSum = h;
+  }
+
+  forgetBounds(): void {
+    const v = this.v;
+    const mp = this.mapsPadded;
+    for (let i = 0; i < this.sampleCount; i++) {
+      const pos = v.sampleList[i];
+      v.levelSum.fill(0, pos * mp, (pos + 1) * mp);
+      v.levelDone[pos] = 0;
+    }
   }
 
   get counters(): Int32Array {
@@ -261,10 +349,11 @@ export class JsConvKernel implements ConvKernel {
       }
     }
     let spikes = 0;
+    const bounding = this.maxDeferred > 0;
     for (let i = 0; i < touchedCount; i++) {
       const pos = touched[i];
       if (count[pos] <= this.maxDeferred) continue;
-      const best = this.integrate(pos, true);
+      const best = bounding ? this.crossingByBounds(pos) : this.integrate(pos, true);
       if (best >= 0) {
         dead[pos] = 1;
         v.spikePos[spikes] = pos;
@@ -294,9 +383,62 @@ export class JsConvKernel implements ConvKernel {
     v.dead[pos] = 0;
     v.count[pos] = 0;
     v.done[pos] = 0;
+    v.levelDone[pos] = 0;
+    v.levelSum.fill(0, pos * mp, (pos + 1) * mp);
     v.sampleList[this.sampleCount++] = pos;
     v.pot.fill(this.g.restV, pos * mp, pos * mp + this.g.maps);
     v.pot.fill(-Infinity, pos * mp + this.g.maps, (pos + 1) * mp);
+  }
+
+  /**
+   * Decide whether `pos` spikes in this bin by the level bounds: add the new taps' levels to its
+   * sums, integrate each candidate map on its own, and return the map with the largest
+   * potential above the threshold (ties to the higher map), or −1. The spiking map's potential
+   * is written to the row; the row is otherwise left pending.
+   */
+  private crossingByBounds(pos: number): number {
+    const v = this.v;
+    const mp = this.mapsPadded;
+    const { maps, tapsPerMap, threshold } = this.g;
+    const { levelSum, weightLevels, taps } = v;
+    const row = pos * mp;
+    for (let j = v.levelDone[pos]; j < v.count[pos]; j++) {
+      const tapRow = (taps[pos * tapsPerMap + j] & ~FIRST_OF_BIN) / 8;
+      for (let c = 0; c < mp; c++) levelSum[row + c] += weightLevels[tapRow + c];
+    }
+    v.levelDone[pos] = v.count[pos];
+    let best = -1;
+    let bestV = -Infinity;
+    for (let c = 0; c < maps; c++) {
+      if (levelSum[row + c] < this.candidateSum) continue;
+      const x = this.mapPotential(pos, c);
+      // >= so that an exact tie goes to the higher map
+      if (x > threshold && x >= bestV) {
+        bestV = x;
+        best = c;
+      }
+    }
+    if (best >= 0) v.pot[row + best] = bestV;
+    return best;
+  }
+
+  /** The potential of map `c` at `pos` with its pending bins integrated (the row unchanged). */
+  private mapPotential(pos: number, c: number): number {
+    const v = this.v;
+    const { tapsPerMap, roundToFloat32 } = this.g;
+    const { weights, taps } = v;
+    const from = pos * tapsPerMap + v.done[pos];
+    const to = pos * tapsPerMap + v.count[pos];
+    v.stats[ADDITIONS] += to - from;
+    let x = v.pot[pos * this.mapsPadded + c];
+    for (let j = from; j < to; ) {
+      let sum = weights[(taps[j] & ~FIRST_OF_BIN) / 8 + c];
+      let end = j + 1;
+      for (; end < to && taps[end] >= 0; end++) sum += weights[taps[end] / 8 + c];
+      x += roundToFloat32 ? Math.fround(sum) : sum;
+      j = end;
+    }
+    return x;
   }
 
   /**
@@ -316,7 +458,7 @@ export class JsConvKernel implements ConvKernel {
     const base = pos * mp;
     const from = pos * tapsPerMap + v.done[pos];
     const to = pos * tapsPerMap + v.count[pos];
-    v.stats[INTEGRATED] += to - from;
+    v.stats[ADDITIONS] += (to - from) * maps;
     v.done[pos] = v.count[pos];
     for (let j = from; j < to; ) {
       // one bin: the taps from a first-of-bin mark (the sign bit) to the next
@@ -380,6 +522,8 @@ export function wasmKernelModule(): WebAssembly.Module | null {
 interface WasmExports {
   configure(...args: number[]): void;
   setMaxDeferred(n: number): void;
+  setCandidateSum(h: number): void;
+  forgetBounds(): void;
   beginSample(sample: number): void;
   step(src: number, n: number, bin: number): number;
   settle(pos: number): number;
@@ -411,13 +555,14 @@ export function createConvKernel(g: ConvKernelGeometry, choice: KernelChoice = '
   const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(total / 65536)) });
   const wasm = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as WasmExports;
   const v = layout(g, mp, memory.buffer, offsets);
-  wasm.configure(...offsets.slice(0, 16), g.tapsPerMap, mp, g.maps, g.roundToFloat32 ? 1 : 0, g.threshold, g.restV);
+  wasm.configure(...offsets.slice(0, 16), offsets[17], offsets[18], offsets[19], g.tapsPerMap, mp, g.maps, g.roundToFloat32 ? 1 : 0, g.threshold, g.restV);
   const sourcesAt = offsets[16];
   return {
     kernel: 'wasm',
     mapsPadded: mp,
     potential: v.pot,
     weights: v.weights,
+    weightLevels: v.weightLevels,
     sources: v.sources,
     spikePos: v.spikePos,
     spikeMap: v.spikeMap,
@@ -426,6 +571,8 @@ export function createConvKernel(g: ConvKernelGeometry, choice: KernelChoice = '
     settle: (pos) => wasm.settle(pos) as PositionState,
     settleAll: () => wasm.settleAll(),
     setMaxDeferred: (n) => wasm.setMaxDeferred(n),
+    setCandidateSum: (h) => wasm.setCandidateSum(h),
+    forgetBounds: () => wasm.forgetBounds(),
     counters: v.stats,
   };
 }

@@ -22,7 +22,10 @@
 ;;   spikePos  i32[positions]         out: the positions that spiked in the bin, in `touched` order
 ;;   spikeMap  i32[positions]         out: their spiking map
 ;;   sampleList i32[positions]        the positions touched in the sample, in first-touch order
-;;   stats     i32[3]                 this sample: taps applied, taps of the fan-out, taps integrated
+;;   stats     i32[3]                 this sample: taps applied, taps of the fan-out, weight additions
+;;   levels    u16[taps * mp]         integer upper bounds of the integration weights, [tap][map]
+;;   levelSum  u16[positions * mp]    per position and map, the sum of the levels of its taps
+;;   levelDone i32[positions]         how many of a position's recorded taps are in levelSum
 ;;
 ;; Exact skipping: a position whose potential cannot exceed the threshold yet needs no
 ;; integration. With at most `maxDeferred` taps received in the sample (the caller derives it
@@ -31,6 +34,12 @@
 ;; is read, or the weights are about to change) its pending bins are added in order, each bin's
 ;; input summed in arrival order and rounded once, so the potentials are bit-identical to
 ;; integrating every bin as it ends.
+;;
+;; Exact bounds (inference, `maxDeferred` > 0): a position past `maxDeferred` taps is decided by
+;; its sums of levels, eight maps per instruction. Only maps whose sum reaches `candidateSum`
+;; may have crossed; each is integrated on its own from the recorded taps, in the same order
+;; and with the same roundings as the whole row, and the largest above the threshold spikes.
+;; The row stays pending; a spiked position's row holds the spiking map's potential only.
 (module
   (import "env" "memory" (memory 1))
   (global $pot (mut i32) (i32.const 0))
@@ -49,6 +58,10 @@
   (global $spikeMap (mut i32) (i32.const 0))
   (global $sampleList (mut i32) (i32.const 0))
   (global $stats (mut i32) (i32.const 0))
+  (global $levels (mut i32) (i32.const 0))
+  (global $levelSum (mut i32) (i32.const 0))
+  (global $levelDone (mut i32) (i32.const 0))
+  (global $candidateSum (mut i32) (i32.const 0))
   (global $tpm (mut i32) (i32.const 0))
   (global $mp (mut i32) (i32.const 0))
   (global $maps (mut i32) (i32.const 0))
@@ -63,7 +76,7 @@
     (param $pot i32) (param $weights i32) (param $start i32) (param $target i32) (param $payload i32)
     (param $stamp i32) (param $dead i32) (param $binStamp i32) (param $count i32) (param $done i32)
     (param $taps i32) (param $touched i32) (param $spikePos i32) (param $spikeMap i32)
-    (param $sampleList i32) (param $stats i32)
+    (param $sampleList i32) (param $stats i32) (param $levels i32) (param $levelSum i32) (param $levelDone i32)
     (param $tpm i32) (param $mp i32) (param $maps i32) (param $round i32)
     (param $threshold f64) (param $restV f64)
     (global.set $pot (local.get $pot))
@@ -82,6 +95,9 @@
     (global.set $spikeMap (local.get $spikeMap))
     (global.set $sampleList (local.get $sampleList))
     (global.set $stats (local.get $stats))
+    (global.set $levels (local.get $levels))
+    (global.set $levelSum (local.get $levelSum))
+    (global.set $levelDone (local.get $levelDone))
     (global.set $tpm (local.get $tpm))
     (global.set $mp (local.get $mp))
     (global.set $maps (local.get $maps))
@@ -91,6 +107,29 @@
 
   (func (export "setMaxDeferred") (param $n i32)
     (global.set $maxDeferred (local.get $n)))
+
+  (func (export "setCandidateSum") (param $h i32)
+    (global.set $candidateSum (local.get $h)))
+
+  ;; The sample's positions with no taps in their sums of levels (the levels changed).
+  (func (export "forgetBounds")
+    (local $i i32)
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (global.get $sampleCount)))
+        (call $clearLevels (i32.load (i32.add (global.get $sampleList) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each))))
+
+  (func $clearLevels (param $pos i32)
+    (local $p i32) (local $end i32)
+    (i32.store (i32.add (global.get $levelDone) (i32.shl (local.get $pos) (i32.const 2))) (i32.const 0))
+    (local.set $p (i32.add (global.get $levelSum) (i32.shl (i32.mul (local.get $pos) (global.get $mp)) (i32.const 1))))
+    (local.set $end (i32.add (local.get $p) (i32.shl (global.get $mp) (i32.const 1))))
+    (loop $fill
+      (v128.store align=2 (local.get $p) (v128.const i32x4 0 0 0 0))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+      (br_if $fill (i32.lt_u (local.get $p) (local.get $end)))))
 
   ;; Start a sample: every position at rest and alive, lazily (on first touch).
   (func (export "beginSample") (param $sample i32)
@@ -110,6 +149,7 @@
     (i32.store (i32.add (global.get $done) (local.get $at)) (i32.const 0))
     (i32.store (i32.add (global.get $sampleList) (i32.shl (global.get $sampleCount) (i32.const 2))) (local.get $pos))
     (global.set $sampleCount (i32.add (global.get $sampleCount) (i32.const 1)))
+    (call $clearLevels (local.get $pos))
     (local.set $p (i32.add (global.get $pot) (i32.shl (i32.mul (local.get $pos) (global.get $mp)) (i32.const 3))))
     (local.set $end (i32.add (local.get $p) (i32.shl (global.get $mp) (i32.const 3))))
     (local.set $rest (f64x2.splat (global.get $restV)))
@@ -148,7 +188,8 @@
     (local.set $from (i32.load (i32.add (global.get $done) (local.get $at))))
     (i32.store (i32.add (global.get $done) (local.get $at)) (local.get $to))
     (i32.store offset=8 (global.get $stats)
-      (i32.add (i32.load offset=8 (global.get $stats)) (i32.sub (local.get $to) (local.get $from))))
+      (i32.add (i32.load offset=8 (global.get $stats))
+        (i32.mul (i32.sub (local.get $to) (local.get $from)) (global.get $maps))))
     (local.set $t (i32.add (global.get $taps) (i32.shl (i32.mul (local.get $pos) (global.get $tpm)) (i32.const 2))))
     (local.set $j (i32.add (local.get $t) (i32.shl (local.get $from) (i32.const 2))))
     (local.set $to (i32.add (local.get $t) (i32.shl (local.get $to) (i32.const 2))))
@@ -305,6 +346,109 @@
             (br $scan)))))
     (local.get $best))
 
+;; Decide by the level bounds whether `pos` spikes in this bin (see the header): add its new
+  ;; taps' levels to its sums, integrate each candidate map on its own, and return the map with
+  ;; the largest potential above the threshold (ties to the higher map), or -1. The spiking
+  ;; map's potential is written to the row.
+  (func $crossing (param $pos i32) (result i32)
+    (local $at i32) (local $cnt i32) (local $tb i32) (local $j i32) (local $end i32) (local $t i32)
+    (local $row i32) (local $rowEnd i32) (local $lv i32) (local $h v128) (local $any v128) (local $hs v128)
+    (local $bits i32) (local $c i32) (local $m i32) (local $best i32) (local $bestV f64) (local $x f64)
+    (local.set $at (i32.shl (local.get $pos) (i32.const 2)))
+    (local.set $cnt (i32.load (i32.add (global.get $count) (local.get $at))))
+    (local.set $tb (i32.add (global.get $taps) (i32.shl (i32.mul (local.get $pos) (global.get $tpm)) (i32.const 2))))
+    (local.set $j (i32.add (local.get $tb) (i32.shl (i32.load (i32.add (global.get $levelDone) (local.get $at))) (i32.const 2))))
+    (local.set $end (i32.add (local.get $tb) (i32.shl (local.get $cnt) (i32.const 2))))
+    (i32.store (i32.add (global.get $levelDone) (local.get $at)) (local.get $cnt))
+    (local.set $row (i32.add (global.get $levelSum) (i32.shl (i32.mul (local.get $pos) (global.get $mp)) (i32.const 1))))
+    (local.set $rowEnd (i32.add (local.get $row) (i32.shl (global.get $mp) (i32.const 1))))
+    (local.set $hs (i16x8.splat (global.get $candidateSum)))
+    ;; eight maps at a time: add the new taps' levels (a tap's level row is at its payload / 4),
+    ;; and note whether any map's sum reaches the candidate sum
+    (local.set $lv (local.get $row))
+    (loop $eachVec
+      (local.set $h (v128.load (local.get $lv)))
+      (local.set $c (i32.add (global.get $levels) (i32.sub (local.get $lv) (local.get $row))))
+      (local.set $t (local.get $j))
+      (block $doneTaps
+        (loop $eachTap
+          (br_if $doneTaps (i32.ge_u (local.get $t) (local.get $end)))
+          (local.set $h (i16x8.add (local.get $h)
+            (v128.load (i32.add (local.get $c) (i32.shr_u (i32.and (i32.load (local.get $t)) (i32.const 0x7fffffff)) (i32.const 2))))))
+          (local.set $t (i32.add (local.get $t) (i32.const 4)))
+          (br $eachTap)))
+      (v128.store (local.get $lv) (local.get $h))
+      (local.set $any (v128.or (local.get $any) (i16x8.ge_u (local.get $h) (local.get $hs))))
+      (local.set $lv (i32.add (local.get $lv) (i32.const 16)))
+      (br_if $eachVec (i32.lt_u (local.get $lv) (local.get $rowEnd))))
+    (local.set $best (i32.const -1))
+    (if (v128.any_true (local.get $any))
+      (then
+        (local.set $bestV (f64.const -inf))
+        (local.set $lv (local.get $row))
+        (local.set $c (i32.const 0))
+        (loop $scanVec
+          (local.set $bits (i16x8.bitmask (i16x8.ge_u (v128.load (local.get $lv)) (local.get $hs))))
+          ;; the candidates among these eight maps, in ascending order
+          (block $doneBits
+            (loop $eachBit
+              (br_if $doneBits (i32.eqz (local.get $bits)))
+              (local.set $m (i32.add (local.get $c) (i32.ctz (local.get $bits))))
+              (local.set $bits (i32.and (local.get $bits) (i32.sub (local.get $bits) (i32.const 1))))
+              (if (i32.lt_u (local.get $m) (global.get $maps))
+                (then
+                  (local.set $x (call $mapPotential (local.get $pos) (local.get $m)))
+                  ;; >= so that an exact tie goes to the higher map
+                  (if (i32.and (f64.gt (local.get $x) (global.get $threshold)) (f64.ge (local.get $x) (local.get $bestV)))
+                    (then
+                      (local.set $bestV (local.get $x))
+                      (local.set $best (local.get $m))))))
+              (br $eachBit)))
+          (local.set $c (i32.add (local.get $c) (i32.const 8)))
+          (local.set $lv (i32.add (local.get $lv) (i32.const 16)))
+          (br_if $scanVec (i32.lt_u (local.get $lv) (local.get $rowEnd))))
+        (if (i32.ge_s (local.get $best) (i32.const 0))
+          (then
+            (f64.store
+              (i32.add (global.get $pot) (i32.shl (i32.add (i32.mul (local.get $pos) (global.get $mp)) (local.get $best)) (i32.const 3)))
+              (local.get $bestV))))))
+    (local.get $best))
+
+  ;; The potential of map `c` at `pos` with its pending bins integrated, each bin summed in
+  ;; arrival order and rounded once, as the row's pass does per map (the row unchanged).
+  (func $mapPotential (param $pos i32) (param $c i32) (result f64)
+    (local $at i32) (local $tb i32) (local $j i32) (local $end i32) (local $wc i32) (local $tap i32)
+    (local $x f64) (local $s f64) (local $from i32) (local $to i32)
+    (local.set $at (i32.shl (local.get $pos) (i32.const 2)))
+    (local.set $from (i32.load (i32.add (global.get $done) (local.get $at))))
+    (local.set $to (i32.load (i32.add (global.get $count) (local.get $at))))
+    (i32.store offset=8 (global.get $stats)
+      (i32.add (i32.load offset=8 (global.get $stats)) (i32.sub (local.get $to) (local.get $from))))
+    (local.set $tb (i32.add (global.get $taps) (i32.shl (i32.mul (local.get $pos) (global.get $tpm)) (i32.const 2))))
+    (local.set $j (i32.add (local.get $tb) (i32.shl (local.get $from) (i32.const 2))))
+    (local.set $end (i32.add (local.get $tb) (i32.shl (local.get $to) (i32.const 2))))
+    (local.set $wc (i32.add (global.get $weights) (i32.shl (local.get $c) (i32.const 3))))
+    (local.set $x (f64.load (i32.add (global.get $pot) (i32.shl (i32.add (i32.mul (local.get $pos) (global.get $mp)) (local.get $c)) (i32.const 3)))))
+    (block $doneBins
+      (loop $eachBin
+        (br_if $doneBins (i32.ge_u (local.get $j) (local.get $end)))
+        (local.set $s (f64.load (i32.add (local.get $wc) (i32.and (i32.load (local.get $j)) (i32.const 0x7fffffff)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (block $doneTaps
+          (loop $eachTap
+            (br_if $doneTaps (i32.ge_u (local.get $j) (local.get $end)))
+            (local.set $tap (i32.load (local.get $j)))
+            (br_if $doneTaps (i32.lt_s (local.get $tap) (i32.const 0)))
+            (local.set $s (f64.add (local.get $s) (f64.load (i32.add (local.get $wc) (local.get $tap)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $eachTap)))
+        ;; float32 mode: a single tap's weight is a float32 already, so rounding it changes nothing
+        (if (global.get $round)
+          (then (local.set $s (f64.promote_f32 (f32.demote_f64 (local.get $s))))))
+        (local.set $x (f64.add (local.get $x) (local.get $s)))
+        (br $eachBin)))
+    (local.get $x))
+
   ;; One bin: deliver the `n` source neurons at `src` (i32[n]) of bin serial `bin`, then
   ;; integrate every touched position that may cross. Returns the number of positions that
   ;; spiked (written to spikePos/spikeMap, and marked dead); `touched` holds the touched ones.
@@ -312,7 +456,8 @@
     (local $s i32) (local $k i32) (local $end i32) (local $pos i32) (local $at i32) (local $tap i32)
     (local $cnt i32) (local $tc i32) (local $applied i32) (local $fanout i32) (local $spikes i32)
     (local $i i32) (local $best i32) (local $sid i32) (local $alive i32) (local $fresh i32)
-    (local $m i32) (local $hit i32)
+    (local $m i32) (local $hit i32) (local $bounding i32)
+    (local.set $bounding (i32.gt_s (global.get $maxDeferred) (i32.const 0)))
     (block $doneSources
       (loop $eachSource
         (br_if $doneSources (i32.ge_u (local.get $s) (local.get $n)))
@@ -366,7 +511,10 @@
       (loop $eachIntegrate
         (br_if $doneIntegrate (i32.ge_u (local.get $i) (local.get $m)))
         (local.set $pos (i32.load (i32.add (global.get $touched) (i32.shl (local.get $i) (i32.const 2)))))
-        (local.set $best (call $integrate (local.get $pos) (i32.const 1)))
+        (local.set $best
+          (if (result i32) (local.get $bounding)
+            (then (call $crossing (local.get $pos)))
+            (else (call $integrate (local.get $pos) (i32.const 1)))))
         (local.set $hit (i32.ge_s (local.get $best) (i32.const 0)))
         (i32.store8 (i32.add (global.get $dead) (local.get $pos)) (local.get $hit))
         (i32.store (i32.add (global.get $spikePos) (i32.shl (local.get $spikes) (i32.const 2))) (local.get $pos))
