@@ -354,6 +354,7 @@
     (local $at i32) (local $cnt i32) (local $tb i32) (local $j i32) (local $end i32) (local $t i32)
     (local $row i32) (local $rowEnd i32) (local $lv i32) (local $h v128) (local $any v128) (local $hs v128)
     (local $bits i32) (local $c i32) (local $m i32) (local $best i32) (local $bestV f64) (local $x f64)
+    (local $a i32) (local $b i32)
     (local.set $at (i32.shl (local.get $pos) (i32.const 2)))
     (local.set $cnt (i32.load (i32.add (global.get $count) (local.get $at))))
     (local.set $tb (i32.add (global.get $taps) (i32.shl (i32.mul (local.get $pos) (global.get $tpm)) (i32.const 2))))
@@ -363,24 +364,38 @@
     (local.set $row (i32.add (global.get $levelSum) (i32.shl (i32.mul (local.get $pos) (global.get $mp)) (i32.const 1))))
     (local.set $rowEnd (i32.add (local.get $row) (i32.shl (global.get $mp) (i32.const 1))))
     (local.set $hs (i16x8.splat (global.get $candidateSum)))
-    ;; eight maps at a time: add the new taps' levels (a tap's level row is at its payload / 4),
-    ;; and note whether any map's sum reaches the candidate sum
+;; add the new taps' levels to the sums (a tap's level row is at its payload / 4), two taps
+    ;; per pass over the row, eight maps per instruction
+    (block $folded
+      (loop $eachPair
+        (br_if $folded (i32.ge_u (i32.add (local.get $j) (i32.const 4)) (local.get $end)))
+        (local.set $a (i32.add (global.get $levels) (i32.shr_u (i32.and (i32.load (local.get $j)) (i32.const 0x7fffffff)) (i32.const 2))))
+        (local.set $b (i32.add (global.get $levels) (i32.shr_u (i32.and (i32.load offset=4 (local.get $j)) (i32.const 0x7fffffff)) (i32.const 2))))
+        (local.set $lv (local.get $row))
+        (loop $eachVec
+          (v128.store (local.get $lv)
+            (i16x8.add (v128.load (local.get $lv)) (i16x8.add (v128.load (local.get $a)) (v128.load (local.get $b)))))
+          (local.set $a (i32.add (local.get $a) (i32.const 16)))
+          (local.set $b (i32.add (local.get $b) (i32.const 16)))
+          (local.set $lv (i32.add (local.get $lv) (i32.const 16)))
+          (br_if $eachVec (i32.lt_u (local.get $lv) (local.get $rowEnd))))
+        (local.set $j (i32.add (local.get $j) (i32.const 8)))
+        (br $eachPair)))
+    (if (i32.lt_u (local.get $j) (local.get $end))
+      (then
+        (local.set $a (i32.add (global.get $levels) (i32.shr_u (i32.and (i32.load (local.get $j)) (i32.const 0x7fffffff)) (i32.const 2))))
+        (local.set $lv (local.get $row))
+        (loop $lastVec
+          (v128.store (local.get $lv) (i16x8.add (v128.load (local.get $lv)) (v128.load (local.get $a))))
+          (local.set $a (i32.add (local.get $a) (i32.const 16)))
+          (local.set $lv (i32.add (local.get $lv) (i32.const 16)))
+          (br_if $lastVec (i32.lt_u (local.get $lv) (local.get $rowEnd))))))
+    ;; whether any map's sum reaches the candidate sum
     (local.set $lv (local.get $row))
-    (loop $eachVec
-      (local.set $h (v128.load (local.get $lv)))
-      (local.set $c (i32.add (global.get $levels) (i32.sub (local.get $lv) (local.get $row))))
-      (local.set $t (local.get $j))
-      (block $doneTaps
-        (loop $eachTap
-          (br_if $doneTaps (i32.ge_u (local.get $t) (local.get $end)))
-          (local.set $h (i16x8.add (local.get $h)
-            (v128.load (i32.add (local.get $c) (i32.shr_u (i32.and (i32.load (local.get $t)) (i32.const 0x7fffffff)) (i32.const 2))))))
-          (local.set $t (i32.add (local.get $t) (i32.const 4)))
-          (br $eachTap)))
-      (v128.store (local.get $lv) (local.get $h))
-      (local.set $any (v128.or (local.get $any) (i16x8.ge_u (local.get $h) (local.get $hs))))
+    (loop $checkVec
+      (local.set $any (v128.or (local.get $any) (i16x8.ge_u (v128.load (local.get $lv)) (local.get $hs))))
       (local.set $lv (i32.add (local.get $lv) (i32.const 16)))
-      (br_if $eachVec (i32.lt_u (local.get $lv) (local.get $rowEnd))))
+      (br_if $checkVec (i32.lt_u (local.get $lv) (local.get $rowEnd))))
     (local.set $best (i32.const -1))
     (if (v128.any_true (local.get $any))
       (then
