@@ -89,6 +89,52 @@ describe('conv kernels', () => {
     expect(candidateLevelSum(0, 0, 10, 100, 1000)).toBe(1001); // no weight above 0: none ever is
   });
 
+  it('integrates candidate maps, one or two at a time, with the bin rounding of the row pass', () => {
+    // one position, three taps reached by three sources; maps 0-2 are candidates, map 3 is not
+    const g = (round: boolean): ConvKernelGeometry => ({
+      positions: 1,
+      maps: 4,
+      tapsPerMap: 3,
+      connectivity: { start: Int32Array.of(0, 1, 2, 3), target: Int32Array.of(0, 0, 0), payload: Int32Array.of(0, 1, 2) },
+      roundToFloat32: round,
+      threshold: 1.5,
+      restV: 0,
+    });
+    // one bin of all three taps: 1 − 2⁻²⁴ + 2⁻²⁵ + 0.75 is not a float32 (it rounds to 1.75),
+    // so only the bin's single rounding gives the float32 answer
+    const weights = [
+      [1 - 2 ** -24, 2 ** -25, 0.75],
+      [1 - 2 ** -24, 2 ** -25, 0.75],
+      [1 - 2 ** -24, 0, 0.5], // a candidate (its bound reaches θ) that does not cross
+      [0, 0, 0.5],
+    ];
+    for (const round of [true, false]) {
+      const spikes = (['js', 'wasm'] as const).map((choice) => {
+        const k = createConvKernel(g(round), choice);
+        const mp = k.mapsPadded;
+        const levels = boundLevels(3);
+        const candidateSum = candidateLevelSum(1, 0, 1.5, levels, 3 * levels);
+        weights.forEach((row, map) =>
+          row.forEach((w, tap) => {
+            k.weights[tap * mp + map] = w;
+            k.weightLevels[tap * mp + map] = weightLevel(w, 1, levels);
+          }),
+        );
+        k.setCandidateSum(candidateSum);
+        k.setMaxDeferred(deferrableTaps(1, 0, 1.5, 3));
+        k.beginSample(1);
+        k.sources.set([0, 1, 2]);
+        expect(k.step(3, 1)).toBe(1);
+        // the 3 candidates are integrated (a pair, then one): 9 additions, not the row's 12
+        expect(k.counters[ADDITIONS]).toBe(9);
+        return [k.spikeMap[0], k.potential[k.spikeMap[0]]];
+      });
+      // maps 0 and 1 tie: the higher one spikes
+      expect(spikes[1]).toEqual(spikes[0]);
+      expect(spikes[0]).toEqual([1, round ? 1.75 : 1 - 2 ** -24 + 2 ** -25 + 0.75]);
+    }
+  });
+
   // A weight pool with exact ties, bounds and values whose float32 rounding matters.
   const weight = fc.oneof(
     fc.constantFrom(0, 1, 0.5, 0.25, 1 - 2 ** -24, 2 ** -25, 0.1, 0.7),

@@ -354,7 +354,8 @@
     (local $at i32) (local $cnt i32) (local $tb i32) (local $j i32) (local $end i32) (local $t i32)
     (local $row i32) (local $rowEnd i32) (local $lv i32) (local $h v128) (local $any v128) (local $hs v128)
     (local $bits i32) (local $c i32) (local $m i32) (local $best i32) (local $bestV f64) (local $x f64)
-    (local $a i32) (local $b i32)
+    (local $a i32) (local $b i32) (local $held i32) (local $pair v128)
+    (local.set $held (i32.const -1))
     (local.set $at (i32.shl (local.get $pos) (i32.const 2)))
     (local.set $cnt (i32.load (i32.add (global.get $count) (local.get $at))))
     (local.set $tb (i32.add (global.get $taps) (i32.shl (i32.mul (local.get $pos) (global.get $tpm)) (i32.const 2))))
@@ -412,16 +413,35 @@
               (local.set $bits (i32.and (local.get $bits) (i32.sub (local.get $bits) (i32.const 1))))
               (if (i32.lt_u (local.get $m) (global.get $maps))
                 (then
-                  (local.set $x (call $mapPotential (local.get $pos) (local.get $m)))
-                  ;; >= so that an exact tie goes to the higher map
-                  (if (i32.and (f64.gt (local.get $x) (global.get $threshold)) (f64.ge (local.get $x) (local.get $bestV)))
-                    (then
-                      (local.set $bestV (local.get $x))
-                      (local.set $best (local.get $m))))))
+                  ;; two candidates are integrated together, two maps per instruction
+                  (if (i32.lt_s (local.get $held) (i32.const 0))
+                    (then (local.set $held (local.get $m)))
+                    (else
+                      (local.set $pair (call $pairPotential (local.get $pos) (local.get $held) (local.get $m)))
+                      ;; in ascending order; >= so that an exact tie goes to the higher map
+                      (local.set $x (f64x2.extract_lane 0 (local.get $pair)))
+                      (if (i32.and (f64.gt (local.get $x) (global.get $threshold)) (f64.ge (local.get $x) (local.get $bestV)))
+                        (then
+                          (local.set $bestV (local.get $x))
+                          (local.set $best (local.get $held))))
+                      (local.set $x (f64x2.extract_lane 1 (local.get $pair)))
+                      (if (i32.and (f64.gt (local.get $x) (global.get $threshold)) (f64.ge (local.get $x) (local.get $bestV)))
+                        (then
+                          (local.set $bestV (local.get $x))
+                          (local.set $best (local.get $m))))
+                      (local.set $held (i32.const -1))))))
               (br $eachBit)))
           (local.set $c (i32.add (local.get $c) (i32.const 8)))
           (local.set $lv (i32.add (local.get $lv) (i32.const 16)))
           (br_if $scanVec (i32.lt_u (local.get $lv) (local.get $rowEnd))))
+        ;; the last candidate, when their number is odd (it is the highest map)
+        (if (i32.ge_s (local.get $held) (i32.const 0))
+          (then
+            (local.set $x (call $mapPotential (local.get $pos) (local.get $held)))
+            (if (i32.and (f64.gt (local.get $x) (global.get $threshold)) (f64.ge (local.get $x) (local.get $bestV)))
+              (then
+                (local.set $bestV (local.get $x))
+                (local.set $best (local.get $held))))))
         (if (i32.ge_s (local.get $best) (i32.const 0))
           (then
             (f64.store
@@ -461,6 +481,49 @@
         (if (global.get $round)
           (then (local.set $s (f64.promote_f32 (f32.demote_f64 (local.get $s))))))
         (local.set $x (f64.add (local.get $x) (local.get $s)))
+        (br $eachBin)))
+    (local.get $x))
+
+;; The potentials of maps `c1` and `c2` at `pos` with their pending bins integrated, as
+  ;; $mapPotential does for one, side by side in the two lanes.
+  (func $pairPotential (param $pos i32) (param $c1 i32) (param $c2 i32) (result v128)
+    (local $at i32) (local $tb i32) (local $j i32) (local $end i32) (local $w1 i32) (local $w2 i32)
+    (local $tap i32) (local $from i32) (local $to i32) (local $p i32)
+    (local $x v128) (local $s v128) (local $keep v128)
+    (local.set $at (i32.shl (local.get $pos) (i32.const 2)))
+    (local.set $from (i32.load (i32.add (global.get $done) (local.get $at))))
+    (local.set $to (i32.load (i32.add (global.get $count) (local.get $at))))
+    (i32.store offset=8 (global.get $stats)
+      (i32.add (i32.load offset=8 (global.get $stats)) (i32.shl (i32.sub (local.get $to) (local.get $from)) (i32.const 1))))
+    (local.set $p (i32.add (global.get $pot) (i32.shl (i32.mul (local.get $pos) (global.get $mp)) (i32.const 3))))
+    (local.set $x (v128.load64_lane 1 (i32.add (local.get $p) (i32.shl (local.get $c2) (i32.const 3)))
+      (v128.load64_zero (i32.add (local.get $p) (i32.shl (local.get $c1) (i32.const 3))))))
+    (local.set $keep (i32x4.splat (i32.sub (i32.const 0) (global.get $round))))
+    (local.set $tb (i32.add (global.get $taps) (i32.shl (i32.mul (local.get $pos) (global.get $tpm)) (i32.const 2))))
+    (local.set $j (i32.add (local.get $tb) (i32.shl (local.get $from) (i32.const 2))))
+    (local.set $end (i32.add (local.get $tb) (i32.shl (local.get $to) (i32.const 2))))
+    (local.set $w1 (i32.add (global.get $weights) (i32.shl (local.get $c1) (i32.const 3))))
+    (local.set $w2 (i32.add (global.get $weights) (i32.shl (local.get $c2) (i32.const 3))))
+    (block $doneBins
+      (loop $eachBin
+        (br_if $doneBins (i32.ge_u (local.get $j) (local.get $end)))
+        (local.set $tap (i32.and (i32.load (local.get $j)) (i32.const 0x7fffffff)))
+        (local.set $s (v128.load64_lane 1 (i32.add (local.get $w2) (local.get $tap))
+          (v128.load64_zero (i32.add (local.get $w1) (local.get $tap)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (block $doneTaps
+          (loop $eachTap
+            (br_if $doneTaps (i32.ge_u (local.get $j) (local.get $end)))
+            (local.set $tap (i32.load (local.get $j)))
+            (br_if $doneTaps (i32.lt_s (local.get $tap) (i32.const 0)))
+            (local.set $s (f64x2.add (local.get $s)
+              (v128.load64_lane 1 (i32.add (local.get $w2) (local.get $tap))
+                (v128.load64_zero (i32.add (local.get $w1) (local.get $tap))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $eachTap)))
+        ;; float32 mode: rounded once (a single tap's weight is a float32 already)
+        (local.set $x (f64x2.add (local.get $x)
+          (v128.bitselect (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $s))) (local.get $s) (local.get $keep))))
         (br $eachBin)))
     (local.get $x))
 
