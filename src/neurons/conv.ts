@@ -258,16 +258,22 @@ export class ConvLayer implements TrainableLayer {
     const spiked = this.step.step(this.sourceCount, this.binSerial);
     this.sourceCount = 0;
     const { spikePos, spikeMap } = this.step;
+    const positions = this.positions;
     for (let i = 0; i < spiked; i++) {
       const pos = spikePos[i];
       const map = spikeMap[i];
-      log.neuron[log.count] = map * this.positions + pos;
+      log.neuron[log.count] = map * positions + pos;
       log.time[log.count] = time;
-      this.spikeV[log.count] = potential[pos * stride + map];
       this.spikedMap[pos] = map;
       log.count++;
     }
-    sortBinSpikes(log, first, log.count, this.spikeV);
+    sortBinSpikes(log, first, log.count);
+    // each spike's potential, in the sorted order (read after the sort: one array to sort)
+    for (let s = first; s < log.count; s++) {
+      const flat = log.neuron[s];
+      const pos = flat % positions;
+      this.spikeV[s] = potential[pos * stride + this.spikedMap[pos]];
+    }
     if (learn && log.count > first) this.learnFromBin(first, log.count, time);
     // Lateral inhibition and reset (the winner at a position to v_reset, the others to v_rest)
     // need no writes: the position is dead, and potentialAt answers from spikedMap.

@@ -98,22 +98,19 @@ export interface Connectivity {
 
 /**
  * Sort the entries [first, end) of a spike log by neuron index (insertion sort: a bin holds a
- * few dozen spikes), carrying `extra` along when given. Layers emit each bin's spikes in this
- * canonical order, so the next layer receives them in raster order — the order in which a dense
- * pass sums a kernel — and float64 sums agree bit for bit with it.
+ * few dozen spikes; their times are the bin's, so only the neurons move). Layers emit each
+ * bin's spikes in this canonical order, so the next layer receives them in raster order — the
+ * order in which a dense pass sums a kernel — and float64 sums agree bit for bit with it.
  */
-export function sortBinSpikes(log: SpikeLog, first: number, end: number, extra?: Float64Array): void {
+export function sortBinSpikes(log: SpikeLog, first: number, end: number): void {
   const neuron = log.neuron;
   for (let i = first + 1; i < end; i++) {
     const n = neuron[i];
-    const x = extra === undefined ? 0 : extra[i];
     let j = i - 1;
     while (j >= first && neuron[j] > n) {
       neuron[j + 1] = neuron[j];
-      if (extra !== undefined) extra[j + 1] = extra[j];
       j--;
     }
     neuron[j + 1] = n;
-    if (extra !== undefined) extra[j + 1] = x;
   }
 }
