@@ -201,6 +201,8 @@ function regions(g: ConvKernelGeometry, mp: number): number[] {
     tapsPerMap * mp * 2, // weightLevels
     positions * mp * 2, // levelSum
     positions * 4, // levelDone
+    mp * 8, // restRow
+    mp * 2, // zeroLevels
   ];
 }
 
@@ -228,6 +230,8 @@ interface Views {
   levelSum: Uint16Array;
   /** Per position, how many of its recorded taps are in {@link levelSum}. */
   levelDone: Int32Array;
+  /** A row of potentials at rest (padding maps at −∞), where a sample's first integration starts. */
+  restRow: Float64Array;
 }
 
 function layout(g: ConvKernelGeometry, mp: number, buffer: ArrayBuffer, offsets: number[]): Views {
@@ -254,6 +258,7 @@ function layout(g: ConvKernelGeometry, mp: number, buffer: ArrayBuffer, offsets:
     weightLevels: new Uint16Array(buffer, offsets[17], sizes[17] / 2),
     levelSum: new Uint16Array(buffer, offsets[18], sizes[18] / 2),
     levelDone: i32(19),
+    restRow: new Float64Array(buffer, offsets[20], sizes[20] / 8),
   };
   const { start, target, payload } = g.connectivity;
   views.start.set(start);
@@ -262,6 +267,8 @@ function layout(g: ConvKernelGeometry, mp: number, buffer: ArrayBuffer, offsets:
   for (let k = 0; k < payload.length; k++) views.payload[k] = payload[k] * mp * 8;
   // stamp 0 is never a sample: every position starts stale
   views.stamp.fill(0);
+  views.restRow.fill(g.restV, 0, g.maps);
+  views.restRow.fill(-Infinity, g.maps);
   return views;
 }
 
@@ -555,7 +562,7 @@ export function createConvKernel(g: ConvKernelGeometry, choice: KernelChoice = '
   const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(total / 65536)) });
   const wasm = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as WasmExports;
   const v = layout(g, mp, memory.buffer, offsets);
-  wasm.configure(...offsets.slice(0, 16), offsets[17], offsets[18], offsets[19], g.tapsPerMap, mp, g.maps, g.roundToFloat32 ? 1 : 0, g.threshold, g.restV);
+  wasm.configure(...offsets.slice(0, 16), ...offsets.slice(17, 22), g.tapsPerMap, mp, g.maps, g.roundToFloat32 ? 1 : 0, g.threshold, g.restV);
   const sourcesAt = offsets[16];
   return {
     kernel: 'wasm',

@@ -4,8 +4,8 @@
 ;; bit-identical potentials, spikes and counts.
 ;;
 ;; Layouts (all pointers are byte offsets into the imported memory, set once by `configure`):
-;;   pot       f64[positions * mp]    potentials, [position][map]; mp = maps rounded up to 8,
-;;                                    the padding maps stay at -inf and never cross
+;;   pot       f64[positions * mp]    potentials, [position][map]; mp = maps rounded up to 8;
+;;                                    current up to `done` taps, stale while `done` is 0
 ;;   weights   f64[taps * mp]         integration weights, [tap][map], padding maps 0
 ;;   start     i32[sources + 1]       the connections of source s: [start[s], start[s+1])
 ;;   target    i32[connections]       the position each connection reaches
@@ -26,6 +26,9 @@
 ;;   levels    u16[taps * mp]         integer upper bounds of the integration weights, [tap][map]
 ;;   levelSum  u16[positions * mp]    per position and map, the sum of the levels of its taps
 ;;   levelDone i32[positions]         how many of a position's recorded taps are in levelSum
+;;                                    (the row is stale while it is 0)
+;;   restRow   f64[mp]                a row at rest: v_rest, the padding maps at -inf (never cross)
+;;   zeroLevels u16[mp]               zeros
 ;;
 ;; Exact skipping: a position whose potential cannot exceed the threshold yet needs no
 ;; integration. With at most `maxDeferred` taps received in the sample (the caller derives it
@@ -62,6 +65,8 @@
   (global $levelSum (mut i32) (i32.const 0))
   (global $levelDone (mut i32) (i32.const 0))
   (global $candidateSum (mut i32) (i32.const 0))
+  (global $restRow (mut i32) (i32.const 0))
+  (global $zeroLevels (mut i32) (i32.const 0))
   (global $tpm (mut i32) (i32.const 0))
   (global $mp (mut i32) (i32.const 0))
   (global $maps (mut i32) (i32.const 0))
@@ -77,6 +82,7 @@
     (param $stamp i32) (param $dead i32) (param $binStamp i32) (param $count i32) (param $done i32)
     (param $taps i32) (param $touched i32) (param $spikePos i32) (param $spikeMap i32)
     (param $sampleList i32) (param $stats i32) (param $levels i32) (param $levelSum i32) (param $levelDone i32)
+    (param $restRow i32) (param $zeroLevels i32)
     (param $tpm i32) (param $mp i32) (param $maps i32) (param $round i32)
     (param $threshold f64) (param $restV f64)
     (global.set $pot (local.get $pot))
@@ -98,6 +104,8 @@
     (global.set $levels (local.get $levels))
     (global.set $levelSum (local.get $levelSum))
     (global.set $levelDone (local.get $levelDone))
+    (global.set $restRow (local.get $restRow))
+    (global.set $zeroLevels (local.get $zeroLevels))
     (global.set $tpm (local.get $tpm))
     (global.set $mp (local.get $mp))
     (global.set $maps (local.get $maps))
@@ -111,25 +119,18 @@
   (func (export "setCandidateSum") (param $h i32)
     (global.set $candidateSum (local.get $h)))
 
-  ;; The sample's positions with no taps in their sums of levels (the levels changed).
+  ;; The sample's positions with no taps in their sums of levels (the levels changed): their
+  ;; next fold starts from zero.
   (func (export "forgetBounds")
     (local $i i32)
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $i) (global.get $sampleCount)))
-        (call $clearLevels (i32.load (i32.add (global.get $sampleList) (i32.shl (local.get $i) (i32.const 2)))))
+        (i32.store
+          (i32.add (global.get $levelDone) (i32.shl (i32.load (i32.add (global.get $sampleList) (i32.shl (local.get $i) (i32.const 2)))) (i32.const 2)))
+          (i32.const 0))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $each))))
-
-  (func $clearLevels (param $pos i32)
-    (local $p i32) (local $end i32)
-    (i32.store (i32.add (global.get $levelDone) (i32.shl (local.get $pos) (i32.const 2))) (i32.const 0))
-    (local.set $p (i32.add (global.get $levelSum) (i32.shl (i32.mul (local.get $pos) (global.get $mp)) (i32.const 1))))
-    (local.set $end (i32.add (local.get $p) (i32.shl (global.get $mp) (i32.const 1))))
-    (loop $fill
-      (v128.store align=2 (local.get $p) (v128.const i32x4 0 0 0 0))
-      (local.set $p (i32.add (local.get $p) (i32.const 16)))
-      (br_if $fill (i32.lt_u (local.get $p) (local.get $end)))))
 
   ;; Start a sample: every position at rest and alive, lazily (on first touch).
   (func (export "beginSample") (param $sample i32)
@@ -139,35 +140,19 @@
     (i32.store offset=4 (global.get $stats) (i32.const 0))
     (i32.store offset=8 (global.get $stats) (i32.const 0)))
 
-  ;; The first touch of a position in the sample: potentials at rest, no taps, alive.
+  ;; The first touch of a position in the sample: no taps, alive. Its rows are stale: the first
+  ;; integration starts from the row at rest and the first fold from sums of zero (done and
+  ;; levelDone are 0 until then).
   (func $resetPosition (param $pos i32)
-    (local $p i32) (local $end i32) (local $rest v128) (local $at i32)
+    (local $at i32)
     (local.set $at (i32.shl (local.get $pos) (i32.const 2)))
     (i32.store (i32.add (global.get $stamp) (local.get $at)) (global.get $sample))
     (i32.store8 (i32.add (global.get $dead) (local.get $pos)) (i32.const 0))
     (i32.store (i32.add (global.get $count) (local.get $at)) (i32.const 0))
     (i32.store (i32.add (global.get $done) (local.get $at)) (i32.const 0))
+    (i32.store (i32.add (global.get $levelDone) (local.get $at)) (i32.const 0))
     (i32.store (i32.add (global.get $sampleList) (i32.shl (global.get $sampleCount) (i32.const 2))) (local.get $pos))
-    (global.set $sampleCount (i32.add (global.get $sampleCount) (i32.const 1)))
-    (call $clearLevels (local.get $pos))
-    (local.set $p (i32.add (global.get $pot) (i32.shl (i32.mul (local.get $pos) (global.get $mp)) (i32.const 3))))
-    (local.set $end (i32.add (local.get $p) (i32.shl (global.get $mp) (i32.const 3))))
-    (local.set $rest (f64x2.splat (global.get $restV)))
-    (block $done
-      (loop $fill
-        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
-        (v128.store align=8 (local.get $p) (local.get $rest))
-        (local.set $p (i32.add (local.get $p) (i32.const 16)))
-        (br $fill)))
-    ;; the padding maps never cross
-    (local.set $p (i32.add (global.get $pot)
-      (i32.shl (i32.add (i32.mul (local.get $pos) (global.get $mp)) (global.get $maps)) (i32.const 3))))
-    (block $done
-      (loop $pad
-        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
-        (f64.store (local.get $p) (f64.const -inf))
-        (local.set $p (i32.add (local.get $p) (i32.const 8)))
-        (br $pad))))
+    (global.set $sampleCount (i32.add (global.get $sampleCount) (i32.const 1))))
 
   ;; Integrate the pending taps of `pos` (whole bins, in order) into its potentials. With
   ;; `check`, return the map with the largest potential above the threshold (ties to the higher
@@ -178,7 +163,7 @@
   ;; tap and eight maps. The largest potential is taken in each pass; the last one's counts.
   (func $integrate (param $pos i32) (param $check i32) (result i32)
     (local $from i32) (local $to i32) (local $base i32) (local $rowEnd i32) (local $c i32)
-    (local $j i32) (local $k i32) (local $n i32) (local $t i32) (local $wb i32)
+    (local $j i32) (local $k i32) (local $n i32) (local $t i32) (local $wb i32) (local $src i32) (local $vs i32)
     (local $a i32) (local $b i32) (local $d i32) (local $vb i32) (local $tap i32)
     (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
@@ -195,6 +180,8 @@
     (local.set $to (i32.add (local.get $t) (i32.shl (local.get $to) (i32.const 2))))
     (local.set $base (i32.add (global.get $pot) (i32.shl (i32.mul (local.get $pos) (global.get $mp)) (i32.const 3))))
     (local.set $rowEnd (i32.add (local.get $base) (i32.shl (global.get $mp) (i32.const 3))))
+    ;; the sample's first integration starts from the row at rest (the position's row is stale)
+    (local.set $src (select (global.get $restRow) (local.get $base) (i32.eqz (local.get $from))))
     ;; all ones in float32 mode: a multi-tap bin's sum is rounded; all zeros in float64 mode
     (local.set $keep (i32x4.splat (i32.sub (i32.const 0) (global.get $round))))
     (local.set $wb (global.get $weights))
@@ -215,14 +202,15 @@
         (local.set $n (i32.shr_u (i32.sub (local.get $k) (local.get $j)) (i32.const 2)))
         (local.set $mx (v128.const f64x2 -inf -inf))
         (local.set $vb (local.get $base))
+        (local.set $vs (local.get $src))
         (if (i32.eqz (local.get $n))
           (then
             ;; one tap: its weights are float32 values already
             (loop $pass1
-              (local.set $v0 (f64x2.add (v128.load align=8 (local.get $vb)) (v128.load align=8 (local.get $a))))
-              (local.set $v1 (f64x2.add (v128.load offset=16 align=8 (local.get $vb)) (v128.load offset=16 align=8 (local.get $a))))
-              (local.set $v2 (f64x2.add (v128.load offset=32 align=8 (local.get $vb)) (v128.load offset=32 align=8 (local.get $a))))
-              (local.set $v3 (f64x2.add (v128.load offset=48 align=8 (local.get $vb)) (v128.load offset=48 align=8 (local.get $a))))
+              (local.set $v0 (f64x2.add (v128.load align=8 (local.get $vs)) (v128.load align=8 (local.get $a))))
+              (local.set $v1 (f64x2.add (v128.load offset=16 align=8 (local.get $vs)) (v128.load offset=16 align=8 (local.get $a))))
+              (local.set $v2 (f64x2.add (v128.load offset=32 align=8 (local.get $vs)) (v128.load offset=32 align=8 (local.get $a))))
+              (local.set $v3 (f64x2.add (v128.load offset=48 align=8 (local.get $vs)) (v128.load offset=48 align=8 (local.get $a))))
               (v128.store align=8 (local.get $vb) (local.get $v0))
               (v128.store offset=16 align=8 (local.get $vb) (local.get $v1))
               (v128.store offset=32 align=8 (local.get $vb) (local.get $v2))
@@ -231,6 +219,7 @@
                 (f64x2.pmax (f64x2.pmax (local.get $v0) (local.get $v1)) (f64x2.pmax (local.get $v2) (local.get $v3)))))
               (local.set $a (i32.add (local.get $a) (i32.const 64)))
               (local.set $vb (i32.add (local.get $vb) (i32.const 64)))
+              (local.set $vs (i32.add (local.get $vs) (i32.const 64)))
               (br_if $pass1 (i32.lt_u (local.get $vb) (local.get $rowEnd)))))
           (else
             (local.set $b (i32.add (local.get $wb) (i32.load (local.get $j))))
@@ -246,10 +235,10 @@
                   (local.set $s1 (v128.bitselect (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $s1))) (local.get $s1) (local.get $keep)))
                   (local.set $s2 (v128.bitselect (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $s2))) (local.get $s2) (local.get $keep)))
                   (local.set $s3 (v128.bitselect (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $s3))) (local.get $s3) (local.get $keep)))
-                  (local.set $v0 (f64x2.add (v128.load align=8 (local.get $vb)) (local.get $s0)))
-                  (local.set $v1 (f64x2.add (v128.load offset=16 align=8 (local.get $vb)) (local.get $s1)))
-                  (local.set $v2 (f64x2.add (v128.load offset=32 align=8 (local.get $vb)) (local.get $s2)))
-                  (local.set $v3 (f64x2.add (v128.load offset=48 align=8 (local.get $vb)) (local.get $s3)))
+                  (local.set $v0 (f64x2.add (v128.load align=8 (local.get $vs)) (local.get $s0)))
+                  (local.set $v1 (f64x2.add (v128.load offset=16 align=8 (local.get $vs)) (local.get $s1)))
+                  (local.set $v2 (f64x2.add (v128.load offset=32 align=8 (local.get $vs)) (local.get $s2)))
+                  (local.set $v3 (f64x2.add (v128.load offset=48 align=8 (local.get $vs)) (local.get $s3)))
                   (v128.store align=8 (local.get $vb) (local.get $v0))
                   (v128.store offset=16 align=8 (local.get $vb) (local.get $v1))
                   (v128.store offset=32 align=8 (local.get $vb) (local.get $v2))
@@ -259,6 +248,7 @@
                   (local.set $a (i32.add (local.get $a) (i32.const 64)))
                   (local.set $b (i32.add (local.get $b) (i32.const 64)))
                   (local.set $vb (i32.add (local.get $vb) (i32.const 64)))
+                  (local.set $vs (i32.add (local.get $vs) (i32.const 64)))
                   (br_if $pass2 (i32.lt_u (local.get $vb) (local.get $rowEnd)))))
               (else
                 (if (i32.eq (local.get $n) (i32.const 2))
@@ -274,10 +264,10 @@
                       (local.set $s1 (v128.bitselect (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $s1))) (local.get $s1) (local.get $keep)))
                       (local.set $s2 (v128.bitselect (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $s2))) (local.get $s2) (local.get $keep)))
                       (local.set $s3 (v128.bitselect (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $s3))) (local.get $s3) (local.get $keep)))
-                      (local.set $v0 (f64x2.add (v128.load align=8 (local.get $vb)) (local.get $s0)))
-                      (local.set $v1 (f64x2.add (v128.load offset=16 align=8 (local.get $vb)) (local.get $s1)))
-                      (local.set $v2 (f64x2.add (v128.load offset=32 align=8 (local.get $vb)) (local.get $s2)))
-                      (local.set $v3 (f64x2.add (v128.load offset=48 align=8 (local.get $vb)) (local.get $s3)))
+                      (local.set $v0 (f64x2.add (v128.load align=8 (local.get $vs)) (local.get $s0)))
+                      (local.set $v1 (f64x2.add (v128.load offset=16 align=8 (local.get $vs)) (local.get $s1)))
+                      (local.set $v2 (f64x2.add (v128.load offset=32 align=8 (local.get $vs)) (local.get $s2)))
+                      (local.set $v3 (f64x2.add (v128.load offset=48 align=8 (local.get $vs)) (local.get $s3)))
                       (v128.store align=8 (local.get $vb) (local.get $v0))
                       (v128.store offset=16 align=8 (local.get $vb) (local.get $v1))
                       (v128.store offset=32 align=8 (local.get $vb) (local.get $v2))
@@ -288,6 +278,7 @@
                       (local.set $b (i32.add (local.get $b) (i32.const 64)))
                       (local.set $d (i32.add (local.get $d) (i32.const 64)))
                       (local.set $vb (i32.add (local.get $vb) (i32.const 64)))
+                      (local.set $vs (i32.add (local.get $vs) (i32.const 64)))
                       (br_if $pass3 (i32.lt_u (local.get $vb) (local.get $rowEnd)))))
                   (else
                     ;; four taps or more: a loop over the taps inside the pass
@@ -308,15 +299,16 @@
                         (local.set $tap (i32.add (local.get $tap) (i32.const 4)))
                         (br_if $eachTap (i32.lt_u (local.get $tap) (local.get $k))))
                       (local.set $vb (i32.add (local.get $base) (local.get $c)))
+                      (local.set $vs (i32.add (local.get $src) (local.get $c)))
                       ;; one float32 rounding of the sum (float32 mode), then into the potentials
                       (local.set $s0 (v128.bitselect (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $s0))) (local.get $s0) (local.get $keep)))
                       (local.set $s1 (v128.bitselect (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $s1))) (local.get $s1) (local.get $keep)))
                       (local.set $s2 (v128.bitselect (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $s2))) (local.get $s2) (local.get $keep)))
                       (local.set $s3 (v128.bitselect (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $s3))) (local.get $s3) (local.get $keep)))
-                      (local.set $v0 (f64x2.add (v128.load align=8 (local.get $vb)) (local.get $s0)))
-                      (local.set $v1 (f64x2.add (v128.load offset=16 align=8 (local.get $vb)) (local.get $s1)))
-                      (local.set $v2 (f64x2.add (v128.load offset=32 align=8 (local.get $vb)) (local.get $s2)))
-                      (local.set $v3 (f64x2.add (v128.load offset=48 align=8 (local.get $vb)) (local.get $s3)))
+                      (local.set $v0 (f64x2.add (v128.load align=8 (local.get $vs)) (local.get $s0)))
+                      (local.set $v1 (f64x2.add (v128.load offset=16 align=8 (local.get $vs)) (local.get $s1)))
+                      (local.set $v2 (f64x2.add (v128.load offset=32 align=8 (local.get $vs)) (local.get $s2)))
+                      (local.set $v3 (f64x2.add (v128.load offset=48 align=8 (local.get $vs)) (local.get $s3)))
                       (v128.store align=8 (local.get $vb) (local.get $v0))
                       (v128.store offset=16 align=8 (local.get $vb) (local.get $v1))
                       (v128.store offset=32 align=8 (local.get $vb) (local.get $v2))
@@ -326,6 +318,7 @@
                       (local.set $c (i32.add (local.get $c) (i32.const 64)))
                       (br_if $passN (i32.lt_u (i32.add (local.get $base) (local.get $c)) (local.get $rowEnd))))))))))
         (local.set $j (local.get $k))
+        (local.set $src (local.get $base))
         (br $eachBin)))
     (local.set $best (i32.const -1))
     (if (i32.and (local.get $check)
@@ -346,7 +339,7 @@
             (br $scan)))))
     (local.get $best))
 
-;; Decide by the level bounds whether `pos` spikes in this bin (see the header): add its new
+  ;; Decide by the level bounds whether `pos` spikes in this bin (see the header): add its new
   ;; taps' levels to its sums, integrate each candidate map on its own, and return the map with
   ;; the largest potential above the threshold (ties to the higher map), or -1. The spiking
   ;; map's potential is written to the row.
@@ -354,18 +347,21 @@
     (local $at i32) (local $cnt i32) (local $tb i32) (local $j i32) (local $end i32) (local $t i32)
     (local $row i32) (local $rowEnd i32) (local $lv i32) (local $h v128) (local $any v128) (local $hs v128)
     (local $bits i32) (local $c i32) (local $m i32) (local $best i32) (local $bestV f64) (local $x f64)
-    (local $a i32) (local $b i32) (local $held i32) (local $pair v128)
+    (local $a i32) (local $b i32) (local $held i32) (local $pair v128) (local $src i32) (local $ls i32)
     (local.set $held (i32.const -1))
     (local.set $at (i32.shl (local.get $pos) (i32.const 2)))
     (local.set $cnt (i32.load (i32.add (global.get $count) (local.get $at))))
     (local.set $tb (i32.add (global.get $taps) (i32.shl (i32.mul (local.get $pos) (global.get $tpm)) (i32.const 2))))
-    (local.set $j (i32.add (local.get $tb) (i32.shl (i32.load (i32.add (global.get $levelDone) (local.get $at))) (i32.const 2))))
-    (local.set $end (i32.add (local.get $tb) (i32.shl (local.get $cnt) (i32.const 2))))
-    (i32.store (i32.add (global.get $levelDone) (local.get $at)) (local.get $cnt))
+    (local.set $j (i32.load (i32.add (global.get $levelDone) (local.get $at))))
     (local.set $row (i32.add (global.get $levelSum) (i32.shl (i32.mul (local.get $pos) (global.get $mp)) (i32.const 1))))
     (local.set $rowEnd (i32.add (local.get $row) (i32.shl (global.get $mp) (i32.const 1))))
+    ;; the sample's first fold starts from sums of zero (the position's row is stale)
+    (local.set $src (select (global.get $zeroLevels) (local.get $row) (i32.eqz (local.get $j))))
+    (local.set $j (i32.add (local.get $tb) (i32.shl (local.get $j) (i32.const 2))))
+    (local.set $end (i32.add (local.get $tb) (i32.shl (local.get $cnt) (i32.const 2))))
+    (i32.store (i32.add (global.get $levelDone) (local.get $at)) (local.get $cnt))
     (local.set $hs (i16x8.splat (global.get $candidateSum)))
-;; add the new taps' levels to the sums (a tap's level row is at its payload / 4), two taps
+    ;; add the new taps' levels to the sums (a tap's level row is at its payload / 4), two taps
     ;; per pass over the row, eight maps per instruction
     (block $folded
       (loop $eachPair
@@ -373,23 +369,28 @@
         (local.set $a (i32.add (global.get $levels) (i32.shr_u (i32.and (i32.load (local.get $j)) (i32.const 0x7fffffff)) (i32.const 2))))
         (local.set $b (i32.add (global.get $levels) (i32.shr_u (i32.and (i32.load offset=4 (local.get $j)) (i32.const 0x7fffffff)) (i32.const 2))))
         (local.set $lv (local.get $row))
+        (local.set $ls (local.get $src))
         (loop $eachVec
           (v128.store (local.get $lv)
-            (i16x8.add (v128.load (local.get $lv)) (i16x8.add (v128.load (local.get $a)) (v128.load (local.get $b)))))
+            (i16x8.add (v128.load (local.get $ls)) (i16x8.add (v128.load (local.get $a)) (v128.load (local.get $b)))))
           (local.set $a (i32.add (local.get $a) (i32.const 16)))
           (local.set $b (i32.add (local.get $b) (i32.const 16)))
           (local.set $lv (i32.add (local.get $lv) (i32.const 16)))
+          (local.set $ls (i32.add (local.get $ls) (i32.const 16)))
           (br_if $eachVec (i32.lt_u (local.get $lv) (local.get $rowEnd))))
+        (local.set $src (local.get $row))
         (local.set $j (i32.add (local.get $j) (i32.const 8)))
         (br $eachPair)))
     (if (i32.lt_u (local.get $j) (local.get $end))
       (then
         (local.set $a (i32.add (global.get $levels) (i32.shr_u (i32.and (i32.load (local.get $j)) (i32.const 0x7fffffff)) (i32.const 2))))
         (local.set $lv (local.get $row))
+        (local.set $ls (local.get $src))
         (loop $lastVec
-          (v128.store (local.get $lv) (i16x8.add (v128.load (local.get $lv)) (v128.load (local.get $a))))
+          (v128.store (local.get $lv) (i16x8.add (v128.load (local.get $ls)) (v128.load (local.get $a))))
           (local.set $a (i32.add (local.get $a) (i32.const 16)))
           (local.set $lv (i32.add (local.get $lv) (i32.const 16)))
+          (local.set $ls (i32.add (local.get $ls) (i32.const 16)))
           (br_if $lastVec (i32.lt_u (local.get $lv) (local.get $rowEnd))))))
     ;; whether any map's sum reaches the candidate sum
     (local.set $lv (local.get $row))
@@ -463,7 +464,10 @@
     (local.set $j (i32.add (local.get $tb) (i32.shl (local.get $from) (i32.const 2))))
     (local.set $end (i32.add (local.get $tb) (i32.shl (local.get $to) (i32.const 2))))
     (local.set $wc (i32.add (global.get $weights) (i32.shl (local.get $c) (i32.const 3))))
-    (local.set $x (f64.load (i32.add (global.get $pot) (i32.shl (i32.add (i32.mul (local.get $pos) (global.get $mp)) (local.get $c)) (i32.const 3)))))
+    ;; from the row at rest when nothing is integrated yet in the sample (the row is stale)
+    (local.set $x (f64.load (i32.add
+      (select (global.get $restRow) (i32.add (global.get $pot) (i32.shl (i32.mul (local.get $pos) (global.get $mp)) (i32.const 3))) (i32.eqz (local.get $from)))
+      (i32.shl (local.get $c) (i32.const 3)))))
     (block $doneBins
       (loop $eachBin
         (br_if $doneBins (i32.ge_u (local.get $j) (local.get $end)))
@@ -484,7 +488,7 @@
         (br $eachBin)))
     (local.get $x))
 
-;; The potentials of maps `c1` and `c2` at `pos` with their pending bins integrated, as
+  ;; The potentials of maps `c1` and `c2` at `pos` with their pending bins integrated, as
   ;; $mapPotential does for one, side by side in the two lanes.
   (func $pairPotential (param $pos i32) (param $c1 i32) (param $c2 i32) (result v128)
     (local $at i32) (local $tb i32) (local $j i32) (local $end i32) (local $w1 i32) (local $w2 i32)
@@ -495,7 +499,8 @@
     (local.set $to (i32.load (i32.add (global.get $count) (local.get $at))))
     (i32.store offset=8 (global.get $stats)
       (i32.add (i32.load offset=8 (global.get $stats)) (i32.shl (i32.sub (local.get $to) (local.get $from)) (i32.const 1))))
-    (local.set $p (i32.add (global.get $pot) (i32.shl (i32.mul (local.get $pos) (global.get $mp)) (i32.const 3))))
+    ;; from the row at rest when nothing is integrated yet in the sample (the row is stale)
+    (local.set $p (select (global.get $restRow) (i32.add (global.get $pot) (i32.shl (i32.mul (local.get $pos) (global.get $mp)) (i32.const 3))) (i32.eqz (local.get $from))))
     (local.set $x (v128.load64_lane 1 (i32.add (local.get $p) (i32.shl (local.get $c2) (i32.const 3)))
       (v128.load64_zero (i32.add (local.get $p) (i32.shl (local.get $c1) (i32.const 3))))))
     (local.set $keep (i32x4.splat (i32.sub (i32.const 0) (global.get $round))))
