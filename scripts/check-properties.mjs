@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const plants = [
-  {"bug": "fire twice: a conv position is not marked dead after its spike", "file": "src/neurons/kernels/integrate.wat", "find": "                (i32.store8 (i32.add (global.get $dead) (local.get $pos)) (i32.const 1))\n", "replace": "", "wasm": true},
+  {"bug": "fire twice: a conv position is not marked dead after its spike", "file": "src/neurons/kernels/integrate.wat", "find": "(i32.store8 (i32.add (global.get $dead) (local.get $pos)) (local.get $hit))", "replace": "(i32.store8 (i32.add (global.get $dead) (local.get $pos)) (i32.const 0))", "wasm": true},
+  {"bug": "weight levels without the margin over the floor (a weight above its bound)", "file": "src/neurons/kernels/integrate.ts", "find": "levels) + 2);", "replace": "levels));", "wasm": false},
   {"bug": "first crossing map wins instead of the largest V (wasm scan)", "file": "src/neurons/kernels/integrate.wat", "find": "(if (i32.and (f64.gt (local.get $x) (global.get $threshold)) (f64.ge (local.get $x) (local.get $bestV)))", "replace": "(if (i32.and (f64.gt (local.get $x) (global.get $threshold)) (i32.lt_s (local.get $best) (i32.const 0)))", "wasm": true},
   {"bug": "ties go to the lower map (wasm scan uses > instead of >=)", "file": "src/neurons/kernels/integrate.wat", "find": "(f64.ge (local.get $x) (local.get $bestV))", "replace": "(f64.gt (local.get $x) (local.get $bestV))", "wasm": true},
   {"bug": "queue orders by layer before time", "file": "src/events/queue.ts", "find": "    const t = this.times[a] - this.times[b];\n    if (t !== 0) return t;\n    const l = this.layers[a] - this.layers[b];\n    if (l !== 0) return l;", "replace": "    const l = this.layers[a] - this.layers[b];\n    if (l !== 0) return l;\n    const t = this.times[a] - this.times[b];\n    if (t !== 0) return t;", "wasm": false},

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { Engine } from '../../src/events/engine.js';
 import { BIN_END, SPIKE } from '../../src/events/queue.js';
 import { ConvLayer } from '../../src/neurons/conv.js';
+import { boundLevels, candidateLevelSum, weightLevel } from '../../src/neurons/kernels/integrate.js';
 import { InputPotential } from '../../src/neurons/encoder.js';
 import type { ConvLayerOptions, ResolvedConvLayer, ResolvedNetwork, ResolvedPoolLayer } from '../../src/neurons/network.js';
 import { resolveNetwork } from '../../src/neurons/network.js';
@@ -289,6 +290,41 @@ describe('single-spike invariants (fast-check)', () => {
     );
     // the draws do reach the skipping (else this property would show nothing)
     expect(skippedSamples).toBeGreaterThan(RUNS / 4);
+  });
+
+  it("bounds a map's potential by the sum of its taps' weight levels: no map below the candidate sum crosses", () => {
+    const weight = fc.oneof(fc.constantFrom(0, 1, 1 - 2 ** -24, 2 ** -25, 0.5), fc.double({ min: 0, max: 1, noNaN: true }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(weight, fc.integer({ min: -1, max: 14 })), { minLength: 1, maxLength: 49 }),
+        fc.constantFrom(0, -0.5, 0.25),
+        fc.double({ min: 0.5, max: 40, noNaN: true }),
+        (taps, restV, threshold) => {
+          // a map's float32 weights; each tap received in a bin (−1: never)
+          const w = taps.map(([x]) => Math.fround(x));
+          const largest = Math.max(...w);
+          const levels = boundLevels(w.length);
+          // its potential as SPEC §3 defines it: per bin the float64 sum in tap order, rounded to float32
+          let v = restV;
+          let sum = 0;
+          for (let t = 0; t < 15; t++) {
+            let s = 0;
+            let any = false;
+            taps.forEach(([, bin], k) => {
+              if (bin !== t) return;
+              s += w[k];
+              sum += weightLevel(w[k], largest, levels);
+              any = true;
+            });
+            if (any) v += Math.fround(s);
+          }
+          const s = (sum * Math.max(largest, 0)) / levels;
+          expect(v).toBeLessThanOrEqual(restV + s + (Math.abs(restV) + s) * 2 ** -20);
+          if (v > threshold) expect(sum).toBeGreaterThanOrEqual(candidateLevelSum(largest, restV, threshold, levels, levels * w.length));
+        },
+      ),
+      { seed: 116, numRuns: 2000 },
+    );
   });
 
   it('equals the dense clock-driven reference: spikes and features in inference', () => {
