@@ -230,6 +230,9 @@ interface Views {
   levelSum: Uint16Array;
   /** Per position, how many of its recorded taps are in {@link levelSum}. */
   levelDone: Int32Array;
+  /** {@link weightLevels} and {@link levelSum} as 32-bit words, two maps each. */
+  weightLevelPairs: Uint32Array;
+  levelSumPairs: Uint32Array;
   /** A row of potentials at rest (padding maps at −∞), where a sample's first integration starts. */
   restRow: Float64Array;
 }
@@ -259,6 +262,8 @@ function layout(g: ConvKernelGeometry, mp: number, buffer: ArrayBuffer, offsets:
     levelSum: new Uint16Array(buffer, offsets[18], sizes[18] / 2),
     levelDone: i32(19),
     restRow: new Float64Array(buffer, offsets[20], sizes[20] / 8),
+    weightLevelPairs: new Uint32Array(buffer, offsets[17], sizes[17] / 4),
+    levelSumPairs: new Uint32Array(buffer, offsets[18], sizes[18] / 4),
   };
   const { start, target, payload } = g.connectivity;
   views.start.set(start);
@@ -407,11 +412,20 @@ export class JsConvKernel implements ConvKernel {
     const v = this.v;
     const mp = this.mapsPadded;
     const { maps, tapsPerMap, threshold } = this.g;
-    const { levelSum, weightLevels, taps } = v;
+    const { levelSum, taps } = v;
     const row = pos * mp;
+    // two maps per addition: the sums never pass 16 bits, so no carry crosses between them
+    const sums = v.levelSumPairs;
+    const levels = v.weightLevelPairs;
+    const pairs = mp / 2; // a multiple of 4
     for (let j = v.levelDone[pos]; j < v.count[pos]; j++) {
-      const tapRow = (taps[pos * tapsPerMap + j] & ~FIRST_OF_BIN) / 8;
-      for (let c = 0; c < mp; c++) levelSum[row + c] += weightLevels[tapRow + c];
+      const tapRow = (taps[pos * tapsPerMap + j] & ~FIRST_OF_BIN) / 16;
+      for (let c = 0, r = row / 2; c < pairs; c += 4, r += 4) {
+        sums[r] += levels[tapRow + c];
+        sums[r + 1] += levels[tapRow + c + 1];
+        sums[r + 2] += levels[tapRow + c + 2];
+        sums[r + 3] += levels[tapRow + c + 3];
+      }
     }
     v.levelDone[pos] = v.count[pos];
     let best = -1;
