@@ -5,9 +5,10 @@
  *
  * Two implementations of one definition over the same memory layout (see integrate.wat):
  * {@link JsConvKernel}, plain JavaScript, is the reference (and the fallback where WebAssembly
- * SIMD is missing); the WebAssembly SIMD kernel does two maps per instruction, one pass over
- * a position's maps per bin. Both are bit-identical, which test/neurons/kernels.test.ts checks on
- * random inputs.
+ * SIMD is missing); the WebAssembly SIMD kernel integrates two maps per instruction (a row in
+ * one pass over the maps per bin, or two candidate maps side by side) and sums level bounds
+ * eight maps per instruction. Both are bit-identical, which test/neurons/kernels.test.ts checks
+ * on random inputs.
  *
  * The definition, per bin and per touched position that is alive: for every map c,
  * `V[c] += round(Σ_j W[tap_j][c])` over the taps the bin's spikes arrived on, in arrival order

@@ -1,5 +1,6 @@
-;; Conv-layer bin step, WebAssembly SIMD (f64x2): deliver one bin's input spikes, integrate, and
-;; find each crossing position's spiking map. The plain JavaScript reference `ConvStepJs`
+;; Conv-layer bin step, WebAssembly SIMD (f64x2 potentials, i16x8 level bounds): deliver one
+;; bin's input spikes, decide or integrate the positions that may cross, and find each crossing
+;; position's spiking map. The plain JavaScript reference `JsConvKernel`
 ;; (integrate.ts) does exactly the same; test/neurons/kernels.test.ts checks that both give
 ;; bit-identical potentials, spikes and counts.
 ;;
