@@ -345,8 +345,8 @@
   ;; the largest potential above the threshold (ties to the higher map), or -1. The spiking
   ;; map's potential is written to the row.
   (func $crossing (param $pos i32) (result i32)
-    (local $at i32) (local $cnt i32) (local $tb i32) (local $j i32) (local $end i32) (local $t i32)
-    (local $row i32) (local $rowEnd i32) (local $lv i32) (local $h v128) (local $any v128) (local $hs v128)
+    (local $at i32) (local $cnt i32) (local $tb i32) (local $j i32) (local $end i32)
+    (local $row i32) (local $rowEnd i32) (local $lv i32) (local $any v128) (local $hs v128)
     (local $bits i32) (local $c i32) (local $m i32) (local $best i32) (local $bestV f64) (local $x f64)
     (local $a i32) (local $b i32) (local $held i32) (local $pair v128) (local $src i32) (local $ls i32)
     (local.set $held (i32.const -1))
@@ -537,7 +537,7 @@
   ;; integrate every touched position that may cross. Returns the number of positions that
   ;; spiked (written to spikePos/spikeMap, and marked dead); `touched` holds the touched ones.
   (func (export "step") (param $src i32) (param $n i32) (param $bin i32) (result i32)
-    (local $s i32) (local $k i32) (local $end i32) (local $pos i32) (local $at i32) (local $tap i32)
+    (local $s i32) (local $k i32) (local $end i32) (local $pos i32) (local $at i32)
     (local $cnt i32) (local $tc i32) (local $applied i32) (local $fanout i32) (local $spikes i32)
     (local $i i32) (local $best i32) (local $sid i32) (local $alive i32) (local $fresh i32)
     (local $m i32) (local $hit i32) (local $bounding i32)
