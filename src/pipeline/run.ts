@@ -319,7 +319,7 @@ export async function extractPhase(
     pendingTotals = emptyTotals();
   };
   const onProgress = (d: number): void => ctx.progress(phase, first + d, count);
-  const chunk = Math.min(1000, every); // a part is saved as soon as its chunks are done
+  const chunk = Math.min(500, every); // a part is saved as soon as its chunks are done; small chunks end the phase evenly
   const weights = engine.convLayers.map((c) => Float64Array.from(c.weights));
   const result = pool
     ? await pool.extract({ network: scenario.networkOptions, weights, images, start: first, end: count, cols, kernel, chunk, onProgress, onChunk, signal: ctx.signal })
@@ -382,36 +382,38 @@ export async function runExperiment(options: RunOptions): Promise<RunResult> {
     copyFeatureFiles(options.resume.dir, saveDir, resumed);
   }
 
-  // 1. Training (or the trained state of the checkpoint).
-  let trained: Trained;
-  if (resumed !== undefined) {
-    trained = restoreTrained(scenario, resumed.layers, kernel);
-    ctx.phaseEnd('train', resumed.layers[0]?.samples ?? 0, 'from the checkpoint');
-  } else {
-    trained = await trainPhase(scenario, data.train, kernel, ctx);
-  }
-  const payload: CheckpointPayload = {
-    format: CHECKPOINT_FORMAT,
-    version: CHECKPOINT_VERSION,
-    createdAt: resumed?.createdAt ?? new Date().toISOString(),
-    scenario: scenarioJson(scenario),
-    phase: resumed?.phase ?? 'trained',
-    layers: trained.layers,
-    features: resumed?.features,
-    readout: resumed?.readout,
-    results: resumed?.results,
-  };
-  if (saveDir !== undefined) writeCheckpoint(saveDir, payload);
-
-  // 2. Features of the training and test images, saved in parts as they come; 3. the readout.
-  const saving: ExtractSaving = { payload, saveDir, every, resumeDir: options.resume?.dir };
+  // The workers start now: their start-up overlaps the training.
   const pool = workers > 1 ? new WorkerPool(workers) : undefined;
+  let trained: Trained;
+  let payload: CheckpointPayload;
   let readout: LinearReadout;
   let train: ExtractResult;
   let test: ExtractResult;
   let extractSeconds: number;
   let readoutSeconds: number;
   try {
+    // 1. Training (or the trained state of the checkpoint).
+    if (resumed !== undefined) {
+      trained = restoreTrained(scenario, resumed.layers, kernel);
+      ctx.phaseEnd('train', resumed.layers[0]?.samples ?? 0, 'from the checkpoint');
+    } else {
+      trained = await trainPhase(scenario, data.train, kernel, ctx);
+    }
+    payload = {
+      format: CHECKPOINT_FORMAT,
+      version: CHECKPOINT_VERSION,
+      createdAt: resumed?.createdAt ?? new Date().toISOString(),
+      scenario: scenarioJson(scenario),
+      phase: resumed?.phase ?? 'trained',
+      layers: trained.layers,
+      features: resumed?.features,
+      readout: resumed?.readout,
+      results: resumed?.results,
+    };
+    if (saveDir !== undefined) writeCheckpoint(saveDir, payload);
+
+    // 2. Features of the training and test images, saved in parts as they come; 3. the readout.
+    const saving: ExtractSaving = { payload, saveDir, every, resumeDir: options.resume?.dir };
     const t1 = performance.now();
     train = await extractPhase('extract-train', data.train, trainCount, trained, scenario, pool, kernel, saving, ctx);
     test = await extractPhase('extract-test', data.test, testCount, trained, scenario, pool, kernel, saving, ctx);

@@ -12,16 +12,8 @@ import { trainBinarySvm, type ResolvedLinearSvmOptions, type SvmRows } from '../
 import { extractFeatures } from './extract.js';
 
 export type WorkerRequest =
-  | {
-      kind: 'init-extract';
-      network: NetworkOptions;
-      weights: Float64Array[];
-      kernel: KernelChoice;
-      pixels: SharedArrayBuffer;
-      count: number;
-      height: number;
-      width: number;
-    }
+  | { kind: 'init-engine'; network: NetworkOptions; weights: Float64Array[]; kernel: KernelChoice }
+  | { kind: 'set-images'; pixels: SharedArrayBuffer; count: number; height: number; width: number }
   | { kind: 'extract'; start: number; end: number }
   | {
       kind: 'svm';
@@ -48,13 +40,16 @@ let images: ImageSet | undefined;
 
 function handle(msg: WorkerRequest, reply: (r: WorkerReply, transfer?: ArrayBuffer[]) => void): void {
   switch (msg.kind) {
-    case 'init-extract': {
+    case 'init-engine': {
       engine = new Engine(resolveNetwork(msg.network), { weights: msg.weights, kernel: msg.kernel });
+      return;
+    }
+    case 'set-images': {
       images = { count: msg.count, height: msg.height, width: msg.width, pixels: new Uint8Array(msg.pixels), labels: new Uint8Array(msg.count) };
       return;
     }
     case 'extract': {
-      if (engine === undefined || images === undefined) throw new Error('extract before init-extract');
+      if (engine === undefined || images === undefined) throw new Error('extract before init-engine and set-images');
       let last = 0;
       const { features, totals } = extractFeatures(engine, images, msg.start, msg.end, (done) => {
         if (done - last >= 250) {

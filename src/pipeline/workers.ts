@@ -121,9 +121,28 @@ export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined):
   });
 }
 
+/** What a worker's engine was built from (the network as JSON, copies of the weights). */
+interface EngineKey {
+  network: string;
+  weights: Float64Array[];
+  kernel: KernelChoice;
+}
+
+function sameEngine(a: EngineKey, b: EngineKey): boolean {
+  return (
+    a.network === b.network &&
+    a.kernel === b.kernel &&
+    a.weights.length === b.weights.length &&
+    a.weights.every((w, i) => w.length === b.weights[i].length && w.every((x, k) => Object.is(x, b.weights[i][k])))
+  );
+}
+
 export class WorkerPool {
   private readonly workers: Worker[];
   private sharedPixels = new Map<ImageSet, SharedArrayBuffer>();
+  /** The engine and images every worker holds after the last finished {@link extract}. */
+  private engine: EngineKey | undefined;
+  private images: ImageSet | undefined;
 
   /** @param size number of worker threads (≥ 1) */
   constructor(readonly size: number) {
@@ -153,7 +172,16 @@ export class WorkerPool {
       pixels = toShared(images.pixels);
       this.sharedPixels.set(images, pixels);
     }
-    const init: WorkerRequest = { kind: 'init-extract', network: job.network, weights: job.weights, kernel: job.kernel ?? 'auto', pixels, count: images.count, height: images.height, width: images.width };
+    // the workers keep their engine and images between calls: only what changed is sent
+    const engine: EngineKey = { network: JSON.stringify(job.network), weights: job.weights.map((w) => Float64Array.from(w)), kernel: job.kernel ?? 'auto' };
+    const setup: WorkerRequest[] = [];
+    if (this.engine === undefined || !sameEngine(this.engine, engine)) {
+      setup.push({ kind: 'init-engine', network: job.network, weights: engine.weights, kernel: engine.kernel });
+    }
+    if (this.images !== images) setup.push({ kind: 'set-images', pixels, count: images.count, height: images.height, width: images.width });
+    // until the setup has reached every worker, a failed call leaves their state unknown
+    this.engine = undefined;
+    this.images = undefined;
     const blocks: SparseFeatures[] = [];
     const totals: RunTotals[] = [];
     let next = first;
@@ -190,10 +218,12 @@ export class WorkerPool {
           deliver();
           return true;
         },
-        (worker) => worker.postMessage(init),
+        (worker) => setup.forEach((request) => worker.postMessage(request)),
       ),
       signal,
     );
+    this.engine = engine;
+    this.images = images;
     return { features: concatFeatures(blocks, cols), totals: totals.reduce(mergeTotals, emptyTotals()) };
   }
 

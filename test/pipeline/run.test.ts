@@ -132,6 +132,24 @@ describe('feature extraction', () => {
       await two.close();
     }
   });
+
+  it('keeps the workers right when one pool extracts with other weights and other images in turn', async () => {
+    const scenario = loadScenario('mnist-vdsp');
+    const engines = [3, 4].map((seed) => new Engine(resolveNetwork(), { random: new SeededRandom(seed) }));
+    const cols = featureCount(engines[0]);
+    const pool = new WorkerPool(2);
+    try {
+      // weights A on the test images, B on them, B on the training images, A on those, A again
+      for (const [e, images] of [[0, mnist.test], [1, mnist.test], [1, mnist.train], [0, mnist.train], [0, mnist.train]] as const) {
+        const engine = engines[e];
+        const weights = engine.convLayers.map((c) => Float64Array.from(c.weights));
+        const got = await pool.extract({ network: scenario.networkOptions, weights, images, end: 300, cols, chunk: 100 });
+        expect(sameFeatures(got.features, extractFeatures(engine, images, 0, 300).features)).toBe(true);
+      }
+    } finally {
+      await pool.close();
+    }
+  });
 });
 
 describe('readout over the worker pool', () => {
