@@ -33,7 +33,7 @@ export { InputLayer } from './neurons/input.js';
 export { isTrainable, type SpikeLog, type LayerCounts, type RuntimeLayer, type TrainableLayer, type PresynapticLayer } from './neurons/layer.js';
 export { LAYER_KINDS, kindOf, type LayerKindName, type LayerOptions as AnyLayerOptions } from './neurons/kinds/index.js';
 export type { LayerKind, CreateContext, DenseKernel, DenseStepIo, ResolveAt } from './neurons/kinds/kind.js';
-export type { KernelChoice } from './neurons/kernels/integrate.js';
+export type { KernelChoice, KernelName } from './neurons/kernels/integrate.js';
 export { vdspWeight, applyVdsp, nextLearningRate, VDSP, VDSP_DEFAULTS, type VdspRule, type LearningRateRule, type VdspOptions } from './plasticity/vdsp.js';
 export { stdpWeight, nextPotentiationRate, STDP, STDP_DEFAULTS, type StdpOptions } from './plasticity/stdp.js';
 export { LEARNING_RULES, resolveLearning, createLearningRule, type LearningOptions, type ResolvedLearning } from './plasticity/rules.js';

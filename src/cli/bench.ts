@@ -11,6 +11,7 @@ import { OptionError } from '../errors.js';
 import { loadScenario, withOverrides } from '../pipeline/scenario.js';
 import { rankOrderEncode } from '../neurons/encoder.js';
 import { oneOf } from '../util/validate.js';
+import { KERNEL_CHOICES, nativeSimd } from '../neurons/kernels/integrate.js';
 import { addSummary, emptyTotals, inferImages } from '../pipeline/infer.js';
 import { trainNetwork } from '../pipeline/train.js';
 import { denseSample } from '../reference/dense.js';
@@ -88,7 +89,7 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
     set: listFlag(values, 'set'),
   });
   const seed = scenario.seed;
-  const kernel = oneOf('--kernel', stringFlag(values, 'kernel'), ['auto', 'wasm', 'js'], 'auto');
+  const kernel = oneOf('--kernel', stringFlag(values, 'kernel'), KERNEL_CHOICES, 'auto');
   const data = loadDataset(scenario.dataset, stringFlag(values, 'data'));
   const samples = parseIntegerFlag('--samples', stringFlag(values, 'samples'), 2000, { min: 1, max: data.test.count });
   const denseSamples = parseIntegerFlag('--dense-samples', stringFlag(values, 'dense-samples'), 20, { min: 1, max: data.test.count });
@@ -190,7 +191,7 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
   }
   const f = formatNumber;
   const rows: [string, string][] = [
-    ['kernel', report.kernel],
+    ['kernel', report.kernel === 'native' ? `native (${nativeSimd()})` : report.kernel],
     ['training to convergence', `${converged.samples} samples, ${f(report.convergenceSamplesPerSecond)} samples/s`],
     ['inference (event-driven)', `${f(report.inferenceSamplesPerSecond)} samples/s over ${samples} test samples`],
     [

@@ -13,8 +13,8 @@ export const SEED_FLAG: FlagHelp = { type: 'string', value: 'N', help: 'Seed of 
 export const WORKERS_FLAG: FlagHelp = { type: 'string', value: 'N', help: 'Worker threads for feature extraction and the readout (1 … 256).', default: "the machine's cores" };
 export const KERNEL_FLAG: FlagHelp = {
   type: 'string',
-  value: 'auto|wasm|js',
-  help: 'Conv integration kernel: WebAssembly SIMD, plain JavaScript, or auto (WebAssembly where available); results are identical.',
+  value: 'auto|native|wasm|js',
+  help: 'Conv integration kernel: native code (built by npm ci where a C compiler is found), WebAssembly SIMD, plain JavaScript, or auto (the first of these available); results are identical.',
   default: 'auto',
 };
 export const SET_FLAG: FlagHelp = {

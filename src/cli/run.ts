@@ -12,6 +12,7 @@ import { defaultWorkers, runExperiment, runReportJson, type Phase, type RunResul
 export { runReportJson } from '../pipeline/run.js';
 import { loadScenario, scenarioJson, shippedScenarios, withOverrides, type ResolvedScenario } from '../pipeline/scenario.js';
 import { finiteNumber, oneOf, parseIntegerFlag } from '../util/validate.js';
+import { KERNEL_CHOICES } from '../neurons/kernels/integrate.js';
 import { helpText, listFlag, parseCommand, stringFlag, usageLine, type CommandSpec, type ParsedCommand } from './args.js';
 import { DATA_FLAG, JSON_FLAG, KERNEL_FLAG, QUIET_FLAG, SEED_FLAG, SET_FLAG, WORKERS_FLAG } from './flags.js';
 import { Progress } from './progress.js';
@@ -162,7 +163,7 @@ export async function runCommand(argv: string[], out: (line: string) => void, er
     return 0;
   }
   const workers = workersFlag(values);
-  const kernel = oneOf('--kernel', stringFlag(values, 'kernel'), ['auto', 'wasm', 'js'], 'auto');
+  const kernel = oneOf('--kernel', stringFlag(values, 'kernel'), KERNEL_CHOICES, 'auto');
   const checkpointEvery = parseIntegerFlag('--checkpoint-every', stringFlag(values, 'checkpoint-every'), 5000, { min: 1 });
   const resumeDir = stringFlag(values, 'resume');
   const optionalInteger = (flag: string, min: number): number | undefined =>

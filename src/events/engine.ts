@@ -9,7 +9,7 @@
  */
 import { EvspikeError, OptionError } from '../errors.js';
 import { ConvLayer } from '../neurons/conv.js';
-import type { KernelChoice } from '../neurons/kernels/integrate.js';
+import type { KernelChoice, KernelName } from '../neurons/kernels/integrate.js';
 import { kindOf } from '../neurons/kinds/index.js';
 import { InputLayer } from '../neurons/input.js';
 import { isTrainable, type LayerCounts, type RuntimeLayer, type SpikeLog, type TrainableLayer } from '../neurons/layer.js';
@@ -118,7 +118,7 @@ export class Engine {
   }
 
   /** The conv integration kernel in use (`'js'` when the network has no conv layer). */
-  get kernel(): 'wasm' | 'js' {
+  get kernel(): KernelName {
     const conv = this.hidden.find((l): l is ConvLayer => l instanceof ConvLayer);
     return conv?.kernel ?? 'js';
   }

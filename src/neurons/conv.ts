@@ -34,6 +34,7 @@ import {
   weightLevel,
   type ConvKernel,
   type KernelChoice,
+  type KernelName,
 } from './kernels/integrate.js';
 
 /** Build the source-neuron → (position, tap) connectivity of a conv layer; payloads are tap indices. */
@@ -85,7 +86,7 @@ export class ConvLayer implements TrainableLayer {
   /** The learning rule and its state (learning rate, applications so far). */
   readonly learning: LearningRule;
   /** The integration kernel in use. */
-  get kernel(): 'wasm' | 'js' {
+  get kernel(): KernelName {
     return this.step.kernel;
   }
 

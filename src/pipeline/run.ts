@@ -13,7 +13,7 @@ import { Engine } from '../events/engine.js';
 import type { ImageSet } from '../data/idx.js';
 import { LAYER_KINDS, type LayerKindName } from '../neurons/kinds/index.js';
 import type { TrainableLayer } from '../neurons/layer.js';
-import type { KernelChoice } from '../neurons/kernels/integrate.js';
+import type { KernelChoice, KernelName } from '../neurons/kernels/integrate.js';
 import type { SparseFeatures } from '../readout/features.js';
 import { accuracy, classesOf, predictLabels, trainLinearReadout, type LinearReadout } from '../readout/linear-svm.js';
 import { ML_SVM_MAX_SAMPLES, trainMlSvmReadout } from '../readout/ml-svm.js';
@@ -111,7 +111,7 @@ export interface RunResult extends SampleFigures {
   testSamples: number;
   trainAccuracy: number;
   workers: number;
-  kernel: 'wasm' | 'js';
+  kernel: KernelName;
   layers: { layer: number; samples: number; stoppedBy: string; convergence: number; learningRate: number; applications: number }[];
   resumedFrom?: string;
   peakMemoryMB: number;

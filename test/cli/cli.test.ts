@@ -93,7 +93,7 @@ describe('evspike command line', async () => {
     [['replay', 'a.json', 'b.json'], /arguments: expected at most 1 argument/],
     [['bench', '--samples', '0'], /--samples: expected an integer ≥ 1 and ≤ 10000, got "0"/],
     [['bench', '--samples', '12abc'], /--samples: expected an integer/],
-    [['bench', '--kernel', 'gpu'], /--kernel: expected one of "auto", "wasm", "js", got "gpu"/],
+    [['bench', '--kernel', 'gpu'], /--kernel: expected one of "auto", "native", "wasm", "js", got "gpu"/],
     [['train', '--seed', '-1'], /--seed: expected an integer ≥ 0/],
     [['train', '--bogus'], /--bogus: expected a known option \(see evspike train --help\)/],
     [['train', '--seed'], /--seed: expected a value after --seed/],

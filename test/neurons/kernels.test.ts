@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +10,11 @@ import {
   createConvKernel,
   deferrableTaps,
   FANOUT,
+  nativeKernelModule,
+  nativeSimd,
   paddedMaps,
+  type KernelName,
+  type NativeSimd,
   SPIKED,
   wasmKernelModule,
   weightLevel,
@@ -39,11 +43,18 @@ function randomGeometry(positions: number, maps: number, tapsPerMap: number, sou
   return { positions, maps, tapsPerMap, connectivity: { start, target: Int32Array.from(target), payload: Int32Array.from(payload) }, roundToFloat32: round, threshold, restV };
 }
 
+/** The kernels this machine has: the native one where it was built (CI requires it), in each of its vector widths here. */
+const native = nativeKernelModule() !== null;
+const widths: NativeSimd[] = (['avx512', 'avx2', 'scalar'] as const).filter((w) => native && (w === 'scalar' || (w === 'avx2' ? nativeSimd() !== 'scalar' : nativeSimd() === 'avx512')));
+const compiled: [KernelName, NativeSimd][] = [['wasm', 'avx512'], ...widths.map((w): [KernelName, NativeSimd] => ['native', w])];
+
 describe('conv kernels', () => {
-  it('has a WebAssembly SIMD kernel on this Node.js', () => {
+  it('has a WebAssembly SIMD kernel on this Node.js, and the native kernel where it was built', () => {
     expect(wasmKernelModule()).not.toBeNull();
+    if (process.env.EVSPIKE_REQUIRE_NATIVE === '1' || existsSync(join(repoRoot, 'build', 'Release', 'evspike_kernel.node'))) expect(native).toBe(true);
     const g = randomGeometry(4, 3, 2, 3, () => 1, true, 1, 0);
-    expect(createConvKernel(g).kernel).toBe('wasm');
+    expect(createConvKernel(g).kernel).toBe(native ? 'native' : 'wasm');
+    expect(createConvKernel(g, 'wasm').kernel).toBe('wasm');
     expect(createConvKernel(g, 'js').kernel).toBe('js');
   });
 
@@ -97,8 +108,8 @@ describe('conv kernels', () => {
       [0, 0, 0.5],
     ];
     for (const round of [true, false]) {
-      const spikes = (['js', 'wasm'] as const).map((choice) => {
-        const k = createConvKernel(g(round), choice);
+      const spikes = ([['js', 'scalar'], ...compiled] as const).map(([choice, simd]) => {
+        const k = createConvKernel(g(round), choice, simd);
         const mp = k.mapsPadded;
         const levels = boundLevels(3);
         const candidateSum = candidateLevelSum(1, 0, 1.5, levels, 3 * levels);
@@ -118,7 +129,7 @@ describe('conv kernels', () => {
         return [k.spikeMap[0], k.potential[k.spikeMap[0]]];
       });
       // maps 0 and 1 tie: the higher one spikes
-      expect(spikes[1]).toEqual(spikes[0]);
+      for (const other of spikes.slice(1)) expect(other).toEqual(spikes[0]);
       expect(spikes[0]).toEqual([1, round ? 1.75 : 1 - 2 ** -24 + 2 ** -25 + 0.75]);
     }
   });
@@ -129,10 +140,11 @@ describe('conv kernels', () => {
     fc.double({ min: 0, max: 1, noNaN: true }),
   );
 
-  it('gives bit-identical potentials, spikes and counts in WebAssembly and JavaScript, skipping or not', () => {
+  it(`gives bit-identical potentials, spikes and counts in ${native ? `native code (${widths.join(', ')}), ` : ''}WebAssembly and JavaScript, skipping or not`, () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 19 }), // maps, odd and even, above and below 8
+        // maps, odd and even, above and below 8, and past the native kernel's 32 per step
+        fc.oneof(fc.integer({ min: 1, max: 19 }), fc.integer({ min: 28, max: 75 })),
         fc.integer({ min: 1, max: 9 }), // taps per map
         fc.integer({ min: 1, max: 8 }), // positions
         fc.integer({ min: 1, max: 12 }), // source neurons
@@ -162,13 +174,14 @@ describe('conv kernels', () => {
             k.setCandidateSum(candidateLevelSum(1, restV, threshold, levels, levels * tapsPerMap));
             k.forgetBounds();
           };
-          // the reference: the JavaScript kernel integrating every bin; against it, both kernels
+          // the reference: the JavaScript kernel integrating every bin; against it, every kernel
           // skipping what cannot cross (no weight of the pool exceeds 1) and deciding the rest by
-          // their level bounds, and WebAssembly not skipping
-          const kernels = [createConvKernel(g, 'js'), createConvKernel(g, 'js'), createConvKernel(g, 'wasm'), createConvKernel(g, 'wasm')];
+          // its level bounds, and the compiled ones not skipping
+          const kernels = [createConvKernel(g, 'js'), createConvKernel(g, 'js')];
+          for (const [name, simd] of compiled) kernels.push(createConvKernel(g, name, simd), createConvKernel(g, name, simd));
           const deferrable = deferrableTaps(1, restV, threshold, tapsPerMap);
-          kernels[1].setMaxDeferred(deferrable);
-          kernels[2].setMaxDeferred(deferrable);
+          // odd places skip
+          kernels.forEach((k, i) => i % 2 === 1 && k.setMaxDeferred(deferrable));
           for (const k of kernels) load(k, weights);
           let bin = 0;
           for (let sample = 1; sample <= 3; sample++) {
@@ -222,8 +235,7 @@ describe('conv kernels', () => {
               expect(counts[k][APPLIED]).toBe(counts[0][APPLIED]);
               expect(counts[k][FANOUT]).toBe(counts[0][FANOUT]);
             }
-            expect(counts[3][ADDITIONS]).toBe(counts[0][ADDITIONS]);
-            expect(counts[2][ADDITIONS]).toBe(counts[1][ADDITIONS]);
+            for (let k = 2; k < kernels.length; k++) expect(counts[k][ADDITIONS]).toBe(counts[k % 2][ADDITIONS]);
           }
         },
       ),

@@ -31,12 +31,16 @@
  * candidates, and mostly none before the bin it spikes in. The row stays pending (integrated
  * when read), and a spiked position's row holds the potential of its spiking map only.
  */
+import { createRequire } from 'node:module';
 import { KernelUnavailableError } from '../../errors.js';
 import type { Connectivity } from '../layer.js';
 import { WASM_BASE64 } from './integrate.wasm.js';
 
-/** Which implementation of the kernel to use. `auto`: WebAssembly SIMD where available. */
-export type KernelChoice = 'auto' | 'wasm' | 'js';
+/** The implementations of the kernel, fastest first; all give identical results. */
+export type KernelName = 'native' | 'wasm' | 'js';
+/** Which implementation of the kernel to use. `auto`: the fastest available. */
+export type KernelChoice = 'auto' | KernelName;
+export const KERNEL_CHOICES: readonly KernelChoice[] = ['auto', 'native', 'wasm', 'js'];
 
 /** The shape and constants of a conv layer, as the kernel needs them. */
 export interface ConvKernelGeometry {
@@ -62,7 +66,7 @@ export const ADDITIONS = 2;
 
 /** A conv layer's state and its step, in one memory (see integrate.wat for the layouts). */
 export interface ConvKernel {
-  readonly kernel: 'wasm' | 'js';
+  readonly kernel: KernelName;
   /** Maps rounded up to a multiple of 8: the row length of {@link potential} and {@link weights}. */
   readonly mapsPadded: number;
   /** Potentials `[position][mapsPadded]`; a position's row is current after {@link settle} says {@link ALIVE}. */
@@ -557,30 +561,121 @@ export function paddedMaps(maps: number): number {
   return Math.ceil(maps / 8) * 8;
 }
 
+/** The vectors of the native kernel, widest first (x86-64: AVX-512 F+BW, AVX2; elsewhere scalar). */
+export type NativeSimd = 'avx512' | 'avx2' | 'scalar';
+const SIMD_LEVEL: Record<NativeSimd, number> = { avx512: 3, avx2: 2, scalar: 0 };
+
+/** The native kernel's functions (integrate.c); `k` is a kernel's handle. */
+interface NativeKernelModule {
+  /** The widest vectors available here, as a {@link SIMD_LEVEL} value. */
+  simd(): number;
+  /** The first byte offset in `memory` at a multiple of `bytes` (a power of two) in the address space. */
+  alignment(memory: ArrayBuffer, bytes: number): number;
+  create(memory: ArrayBuffer, offsets: number[], tpm: number, mp: number, maps: number, round: number, threshold: number, restV: number, simd: number): object;
+  step(k: object, src: number, n: number, bin: number): number;
+  beginSample(k: object, sample: number): void;
+  settle(k: object, pos: number): number;
+  settleAll(k: object): void;
+  setMaxDeferred(k: object, n: number): void;
+  setCandidateSum(k: object, h: number): void;
+  forgetBounds(k: object): void;
+}
+
+let nativeModule: NativeKernelModule | null | undefined;
+let nativeMissing = '';
+
 /**
- * Allocate a conv layer's kernel state and return its kernel: WebAssembly SIMD (`auto` where
- * available, or `wasm`, which throws {@link KernelUnavailableError} where it is not), or the
- * plain JavaScript reference (`js`).
+ * The native kernel (build/Release/evspike_kernel.node, built by `npm run build` where a C
+ * compiler is found), or null where it was not built or does not load here.
  */
-export function createConvKernel(g: ConvKernelGeometry, choice: KernelChoice = 'auto'): ConvKernel {
-  const module = choice === 'js' ? null : wasmKernelModule();
-  if (choice === 'wasm' && module === null) throw new KernelUnavailableError('wasm', 'this JavaScript engine cannot run WebAssembly SIMD');
+export function nativeKernelModule(): NativeKernelModule | null {
+  if (nativeModule === undefined) {
+    // the package root, from src/neurons/kernels and from dist/neurons/kernels alike
+    const file = new URL('../../../build/Release/evspike_kernel.node', import.meta.url);
+    try {
+      nativeModule = createRequire(import.meta.url)(file.pathname) as NativeKernelModule;
+    } catch (e) {
+      nativeModule = null;
+      nativeMissing = (e as Error).message.split('\n')[0];
+    }
+  }
+  return nativeModule;
+}
+
+/** The widest vectors the native kernel uses here, or null without the native kernel. */
+export function nativeSimd(): NativeSimd | null {
+  const native = nativeKernelModule();
+  if (native === null) return null;
+  const level = native.simd();
+  return (Object.keys(SIMD_LEVEL) as NativeSimd[]).find((name) => SIMD_LEVEL[name] <= level) ?? 'scalar';
+}
+
+/** The implementation `choice` selects here (`auto`: native, else WebAssembly, else JavaScript). */
+export function resolveKernel(choice: KernelChoice): KernelName {
+  if (choice === 'js') return 'js';
+  if (choice === 'native' || choice === 'auto') {
+    if (nativeKernelModule() !== null) return 'native';
+    if (choice === 'native') throw new KernelUnavailableError('native', `the native kernel was not built or does not load (${nativeMissing}); run npm run build with a C compiler`);
+  }
+  if (wasmKernelModule() !== null) return 'wasm';
+  if (choice === 'wasm') throw new KernelUnavailableError('wasm', 'this JavaScript engine cannot run WebAssembly SIMD');
+  return 'js';
+}
+
+/**
+ * Allocate a conv layer's kernel state and return its kernel: {@link resolveKernel}'s choice,
+ * which throws {@link KernelUnavailableError} for a `native` or `wasm` that is not available.
+ * @param simd the native kernel's widest vectors (default: the widest available; tests
+ *   narrow it to check the other variants)
+ */
+export function createConvKernel(g: ConvKernelGeometry, choice: KernelChoice = 'auto', simd: NativeSimd = 'avx512'): ConvKernel {
+  const kernel = resolveKernel(choice);
   const mp = paddedMaps(g.maps);
-  // Each region starts on a 16-byte boundary.
+  // Each region starts on a 64-byte boundary (a cache line: the native kernel's rows of
+  // potentials and weights then never straddle two).
   const offsets: number[] = [];
   let total = 0;
   for (const size of regions(g, mp)) {
     offsets.push(total);
-    total += Math.ceil(size / 16) * 16;
+    total += Math.ceil(size / 64) * 64;
   }
-  if (module === null) return new JsConvKernel(g, mp, layout(g, mp, new ArrayBuffer(total), offsets));
+  if (kernel === 'js') return new JsConvKernel(g, mp, layout(g, mp, new ArrayBuffer(total), offsets));
+  const configuration = [g.tapsPerMap, mp, g.maps, g.roundToFloat32 ? 1 : 0, g.threshold, g.restV] as const;
+  if (kernel === 'native') {
+    const native = nativeKernelModule()!;
+    // the regions from the memory's first 64-byte boundary on (an ArrayBuffer's own is 16)
+    const memory = new ArrayBuffer(total + 64);
+    const shift = native.alignment(memory, 64);
+    for (let i = 0; i < offsets.length; i++) offsets[i] += shift;
+    const v = layout(g, mp, memory, offsets);
+    const k = native.create(memory, offsets.slice(0, 22), ...configuration, SIMD_LEVEL[simd]);
+    const sourcesAt = offsets[16];
+    return {
+      kernel,
+      mapsPadded: mp,
+      potential: v.pot,
+      weights: v.weights,
+      weightLevels: v.weightLevels,
+      sources: v.sources,
+      spikePos: v.spikePos,
+      spikeMap: v.spikeMap,
+      beginSample: (sample) => native.beginSample(k, sample | 0),
+      step: (n, bin) => native.step(k, sourcesAt, n, bin | 0),
+      settle: (pos) => native.settle(k, pos) as PositionState,
+      settleAll: () => native.settleAll(k),
+      setMaxDeferred: (n) => native.setMaxDeferred(k, n),
+      setCandidateSum: (h) => native.setCandidateSum(k, h),
+      forgetBounds: () => native.forgetBounds(k),
+      counters: v.stats,
+    };
+  }
   const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(total / 65536)) });
-  const wasm = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as WasmExports;
+  const wasm = new WebAssembly.Instance(wasmKernelModule()!, { env: { memory } }).exports as unknown as WasmExports;
   const v = layout(g, mp, memory.buffer, offsets);
-  wasm.configure(...offsets.slice(0, 16), ...offsets.slice(17, 22), g.tapsPerMap, mp, g.maps, g.roundToFloat32 ? 1 : 0, g.threshold, g.restV);
   const sourcesAt = offsets[16];
+  wasm.configure(...offsets.slice(0, 16), ...offsets.slice(17, 22), ...configuration);
   return {
-    kernel: 'wasm',
+    kernel,
     mapsPadded: mp,
     potential: v.pot,
     weights: v.weights,

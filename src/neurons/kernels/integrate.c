@@ -1,0 +1,627 @@
+/*
+ * Conv-layer bin step, native (Node-API): the same kernel as integrate.wat, over the same
+ * memory layout (see the header there), with vectors as wide as the processor has. Where
+ * integrate.wat adds two potentials or eight levels per instruction (128-bit SIMD), this adds
+ * eight and thirty-two with AVX-512, four and sixteen with AVX2, one elsewhere; the variant is
+ * chosen when a kernel is created, so one build runs on any processor.
+ *
+ * Bit-identical to the WebAssembly and JavaScript kernels: every potential is the same float64
+ * additions in the same order per map (a bin's taps in arrival order, rounded once to float32
+ * in float32 mode, then added to V), with no contraction into fused multiply-adds
+ * (-ffp-contract=off) and no reassociation; the level sums are integers. Vectors only put maps
+ * side by side. test/neurons/kernels.test.ts checks all three on random inputs.
+ */
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define X86 1
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,bmi,bmi2")))
+#define AVX2 __attribute__((target("avx2,bmi,bmi2")))
+#else
+#define X86 0
+#endif
+
+/* The vector width in use: 0 scalar, 2 AVX2, 3 AVX-512 (F and BW). */
+enum { SCALAR = 0, WITH_AVX2 = 2, WITH_AVX512 = 3 };
+
+#define FIRST_OF_BIN ((int32_t)0x80000000)
+
+/* One conv layer's kernel: pointers into the layer's memory (an ArrayBuffer kept alive by the
+ * JavaScript side), and the constants and per-sample state integrate.wat keeps in globals. */
+typedef struct {
+  napi_ref memory;
+  double *pot, *weights, *restRow;
+  int32_t *start, *target, *payload, *stamp, *binStamp, *count, *done, *taps, *touched;
+  int32_t *spikePos, *spikeMap, *sampleList, *stats, *levelDone;
+  uint8_t *dead;
+  uint16_t *levels, *levelSum, *zeroLevels;
+  char *base;
+  int32_t tpm, mp, maps, round, maxDeferred, candidateSum, sample, sampleCount;
+  double threshold, restV;
+  int simd;
+  /* scratch: the weight (or level) rows of the taps of one bin (or one fold), and candidate bits */
+  const void **rows;
+  uint64_t *bits;
+} Kernel;
+
+/* A tap's weight row, from its payload (the row's byte offset in the weights). */
+static inline const double *weightRow(const Kernel *k, int32_t tap) {
+  return (const double *)((const char *)k->weights + (tap & 0x7fffffff));
+}
+
+/* A tap's level row: a quarter of its payload (16-bit levels against 64-bit weights). */
+static inline const uint16_t *levelRow(const Kernel *k, int32_t tap) {
+  return (const uint16_t *)((const char *)k->levels + ((uint32_t)(tap & 0x7fffffff) >> 2));
+}
+
+/* The first touch of a position in the sample (see integrate.wat's $resetPosition). */
+static void resetPosition(Kernel *k, int32_t pos) {
+  k->stamp[pos] = k->sample;
+  k->dead[pos] = 0;
+  k->count[pos] = 0;
+  k->done[pos] = 0;
+  k->levelDone[pos] = 0;
+  k->sampleList[k->sampleCount++] = pos;
+}
+
+/*
+ * One bin's pass over a row of potentials: row[c] = src[c] + round(w[0][c] + … + w[n-1][c]),
+ * the sum in tap order, rounded once to float32 when `round` (a single tap's weight is a
+ * float32 already). Returns whether any potential is above `theta`. `mp` is a multiple of 8.
+ */
+static int rowPassScalar(double *row, const double *src, const double *const *w, int32_t n, int32_t mp, int round, double theta) {
+  int above = 0;
+  for (int32_t c = 0; c < mp; c++) {
+    double s = w[0][c];
+    for (int32_t i = 1; i < n; i++) s += w[i][c];
+    if (round && n > 1) s = (double)(float)s;
+    const double v = src[c] + s;
+    row[c] = v;
+    above |= v > theta;
+  }
+  return above;
+}
+
+#if X86
+AVX512 static int rowPass512(double *row, const double *src, const double *const *w, int32_t n, int32_t mp, int round, double theta) {
+  const __m512d th = _mm512_set1_pd(theta);
+  __mmask8 above = 0;
+  for (int32_t c = 0; c < mp; c += 8) {
+    __m512d s = _mm512_loadu_pd(w[0] + c);
+    for (int32_t i = 1; i < n; i++) s = _mm512_add_pd(s, _mm512_loadu_pd(w[i] + c));
+    if (round && n > 1) s = _mm512_cvtps_pd(_mm512_cvtpd_ps(s));
+    const __m512d v = _mm512_add_pd(_mm512_loadu_pd(src + c), s);
+    _mm512_storeu_pd(row + c, v);
+    above |= _mm512_cmp_pd_mask(v, th, _CMP_GT_OQ);
+  }
+  return above != 0;
+}
+
+AVX2 static int rowPass256(double *row, const double *src, const double *const *w, int32_t n, int32_t mp, int round, double theta) {
+  const __m256d th = _mm256_set1_pd(theta);
+  __m256d above = _mm256_setzero_pd();
+  for (int32_t c = 0; c < mp; c += 4) {
+    __m256d s = _mm256_loadu_pd(w[0] + c);
+    for (int32_t i = 1; i < n; i++) s = _mm256_add_pd(s, _mm256_loadu_pd(w[i] + c));
+    if (round && n > 1) s = _mm256_cvtps_pd(_mm256_cvtpd_ps(s));
+    const __m256d v = _mm256_add_pd(_mm256_loadu_pd(src + c), s);
+    _mm256_storeu_pd(row + c, v);
+    above = _mm256_or_pd(above, _mm256_cmp_pd(v, th, _CMP_GT_OQ));
+  }
+  return _mm256_movemask_pd(above) != 0;
+}
+#endif
+
+static int rowPass(const Kernel *k, double *row, const double *src, const double *const *w, int32_t n) {
+#if X86
+  if (k->simd == WITH_AVX512) return rowPass512(row, src, w, n, k->mp, k->round, k->threshold);
+  if (k->simd == WITH_AVX2) return rowPass256(row, src, w, n, k->mp, k->round, k->threshold);
+#endif
+  return rowPassScalar(row, src, w, n, k->mp, k->round, k->threshold);
+}
+
+/*
+ * Fold `n` taps' level rows into a row of level sums: row[c] = src[c] + lv[0][c] + … (16-bit
+ * integers: the order does not matter), and set bits[c] where row[c] >= h. Returns whether
+ * any bit is set. `mp` is a multiple of 8; bits has room for mp bits.
+ */
+static int foldScalar(uint16_t *row, const uint16_t *src, const uint16_t *const *lv, int32_t n, int32_t mp, uint16_t h, uint64_t *bits) {
+  int any = 0;
+  for (int32_t c = 0; c < mp; c += 64) bits[c >> 6] = 0;
+  for (int32_t c = 0; c < mp; c++) {
+    uint16_t sum = src[c];
+    for (int32_t i = 0; i < n; i++) sum = (uint16_t)(sum + lv[i][c]);
+    row[c] = sum;
+    if (sum >= h) {
+      bits[c >> 6] |= (uint64_t)1 << (c & 63);
+      any = 1;
+    }
+  }
+  return any;
+}
+
+#if X86
+AVX512 static int fold512(uint16_t *row, const uint16_t *src, const uint16_t *const *lv, int32_t n, int32_t mp, uint16_t h, uint64_t *bits) {
+  const __m512i hv = _mm512_set1_epi16((short)h);
+  uint32_t any = 0;
+  for (int32_t c = 0; c < mp; c += 32) {
+    const __mmask32 lanes = mp - c >= 32 ? 0xffffffffu : (1u << (mp - c)) - 1;
+    __m512i sum = _mm512_maskz_loadu_epi16(lanes, src + c);
+    for (int32_t i = 0; i < n; i++) sum = _mm512_add_epi16(sum, _mm512_maskz_loadu_epi16(lanes, lv[i] + c));
+    _mm512_mask_storeu_epi16(row + c, lanes, sum);
+    const uint32_t hit = _mm512_mask_cmpge_epu16_mask(lanes, sum, hv);
+    any |= hit;
+    if ((c & 63) == 0) bits[c >> 6] = hit;
+    else bits[c >> 6] |= (uint64_t)hit << 32;
+  }
+  return any != 0;
+}
+
+AVX2 static int fold256(uint16_t *row, const uint16_t *src, const uint16_t *const *lv, int32_t n, int32_t mp, uint16_t h, uint64_t *bits) {
+  const __m256i hv = _mm256_set1_epi16((short)h);
+  const __m128i hv8 = _mm_set1_epi16((short)h);
+  uint32_t any = 0;
+  int32_t c = 0;
+  for (int32_t w = 0; w < mp; w += 64) bits[w >> 6] = 0;
+  for (; c + 16 <= mp; c += 16) {
+    __m256i sum = _mm256_loadu_si256((const __m256i *)(src + c));
+    for (int32_t i = 0; i < n; i++) sum = _mm256_add_epi16(sum, _mm256_loadu_si256((const __m256i *)(lv[i] + c)));
+    _mm256_storeu_si256((__m256i *)(row + c), sum);
+    /* unsigned sum >= h: max(sum, h) == sum; two mask bits per lane, one kept */
+    const uint32_t hit = _pext_u32((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi16(_mm256_max_epu16(sum, hv), sum)), 0x55555555u);
+    any |= hit;
+    bits[c >> 6] |= (uint64_t)hit << (c & 63);
+  }
+  for (; c < mp; c += 8) {
+    __m128i sum = _mm_loadu_si128((const __m128i *)(src + c));
+    for (int32_t i = 0; i < n; i++) sum = _mm_add_epi16(sum, _mm_loadu_si128((const __m128i *)(lv[i] + c)));
+    _mm_storeu_si128((__m128i *)(row + c), sum);
+    const uint32_t hit = _pext_u32((uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi16(_mm_max_epu16(sum, hv8), sum)), 0x5555u);
+    any |= hit;
+    bits[c >> 6] |= (uint64_t)hit << (c & 63);
+  }
+  return any != 0;
+}
+#endif
+
+static int fold(const Kernel *k, uint16_t *row, const uint16_t *src, const uint16_t *const *lv, int32_t n, uint16_t h) {
+#if X86
+  if (k->simd == WITH_AVX512) return fold512(row, src, lv, n, k->mp, h, k->bits);
+  if (k->simd == WITH_AVX2) return fold256(row, src, lv, n, k->mp, h, k->bits);
+#endif
+  return foldScalar(row, src, lv, n, k->mp, h, k->bits);
+}
+
+/*
+ * Integrate the pending taps of `pos` (whole bins, in order) into its potentials; with
+ * `check`, return the map with the largest potential above the threshold (ties to the higher
+ * map), or -1 (see integrate.wat's $integrate).
+ */
+static int32_t integrate(Kernel *k, int32_t pos, int check) {
+  const int32_t to = k->count[pos];
+  const int32_t from = k->done[pos];
+  k->done[pos] = to;
+  k->stats[2] += (to - from) * k->maps;
+  const int32_t *t = k->taps + (size_t)pos * k->tpm;
+  double *row = k->pot + (size_t)pos * k->mp;
+  const double **w = (const double **)k->rows;
+  /* the sample's first integration starts from the row at rest (the position's row is stale) */
+  const double *src = from == 0 ? k->restRow : row;
+  int above = 0;
+  for (int32_t j = from; j < to;) {
+    /* one bin: the taps from a first-of-bin mark (the sign bit) to the next; the last bin's
+     * pass says whether any map is above the threshold */
+    int32_t n = 0;
+    w[n++] = weightRow(k, t[j++]);
+    for (; j < to && t[j] >= 0; j++) w[n++] = weightRow(k, t[j]);
+    above = rowPass(k, row, src, w, n);
+    src = row;
+  }
+  if (!check || !above) return -1;
+  int32_t best = -1;
+  double bestV = -__builtin_inf();
+  for (int32_t c = 0; c < k->maps; c++) {
+    const double x = row[c];
+    /* >= so that an exact tie goes to the higher map */
+    if (x > k->threshold && x >= bestV) {
+      bestV = x;
+      best = c;
+    }
+  }
+  return best;
+}
+
+/*
+ * The potentials of maps `c1` and `c2` at `pos` with their pending bins integrated (the row
+ * unchanged), each bin summed in arrival order and rounded once, as the row's pass does per
+ * map: two independent chains of additions, side by side (c2 may equal c1).
+ */
+static void mapPotentials(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double *x1, double *x2) {
+  const int32_t from = k->done[pos];
+  const int32_t to = k->count[pos];
+  const int32_t *t = k->taps + (size_t)pos * k->tpm;
+  const double *row = from == 0 ? k->restRow : k->pot + (size_t)pos * k->mp;
+  double a = row[c1], b = row[c2];
+  for (int32_t j = from; j < to;) {
+    const double *w = weightRow(k, t[j]);
+    double s1 = w[c1], s2 = w[c2];
+    j++;
+    for (; j < to && t[j] >= 0; j++) {
+      w = weightRow(k, t[j]);
+      s1 += w[c1];
+      s2 += w[c2];
+    }
+    /* float32 mode: a single tap's weight is a float32 already, so rounding it changes nothing */
+    if (k->round) {
+      s1 = (double)(float)s1;
+      s2 = (double)(float)s2;
+    }
+    a += s1;
+    b += s2;
+  }
+  *x1 = a;
+  *x2 = b;
+}
+
+/*
+ * Decide by the level bounds whether `pos` spikes in this bin (see integrate.wat's $crossing):
+ * add its new taps' levels to its sums, integrate each candidate map on its own, and return
+ * the map with the largest potential above the threshold (ties to the higher map), or -1.
+ */
+static int32_t crossing(Kernel *k, int32_t pos) {
+  const int32_t cnt = k->count[pos];
+  const int32_t *t = k->taps + (size_t)pos * k->tpm;
+  const int32_t first = k->levelDone[pos];
+  uint16_t *row = k->levelSum + (size_t)pos * k->mp;
+  const uint16_t **lv = (const uint16_t **)k->rows;
+  for (int32_t j = first; j < cnt; j++) lv[j - first] = levelRow(k, t[j]);
+  k->levelDone[pos] = cnt;
+  /* the sample's first fold starts from sums of zero (the position's row is stale) */
+  if (!fold(k, row, first == 0 ? k->zeroLevels : row, lv, cnt - first, (uint16_t)k->candidateSum)) return -1;
+  int32_t best = -1;
+  double bestV = -__builtin_inf();
+  const int32_t pending = cnt - k->done[pos];
+  /* the candidates in ascending order, two at a time; >= so that an exact tie goes to the higher map */
+  int32_t held = -1;
+  for (int32_t word = 0; word * 64 < k->maps; word++) {
+    for (uint64_t bits = k->bits[word]; bits != 0; bits &= bits - 1) {
+      const int32_t m = word * 64 + __builtin_ctzll(bits);
+      if (m >= k->maps) break;
+      if (held < 0) {
+        held = m;
+        continue;
+      }
+      double x1, x2;
+      mapPotentials(k, pos, held, m, &x1, &x2);
+      k->stats[2] += 2 * pending;
+      if (x1 > k->threshold && x1 >= bestV) {
+        bestV = x1;
+        best = held;
+      }
+      if (x2 > k->threshold && x2 >= bestV) {
+        bestV = x2;
+        best = m;
+      }
+      held = -1;
+    }
+  }
+  if (held >= 0) {
+    double x1, x2;
+    mapPotentials(k, pos, held, held, &x1, &x2);
+    k->stats[2] += pending;
+    if (x1 > k->threshold && x1 >= bestV) {
+      bestV = x1;
+      best = held;
+    }
+  }
+  if (best >= 0) k->pot[(size_t)pos * k->mp + best] = bestV;
+  return best;
+}
+
+/* One bin (see integrate.wat's step): deliver the `n` source neurons at `src`, integrate or
+ * bound the touched positions that may cross; returns the number of positions that spiked. */
+static int32_t step(Kernel *k, const int32_t *src, int32_t n, int32_t bin) {
+  const int32_t sample = k->sample;
+  const int32_t tpm = k->tpm;
+  /* the regions in locals: the stores below cannot then make the compiler reload them */
+  const int32_t *restrict start = k->start, *restrict target = k->target, *restrict payload = k->payload;
+  int32_t *restrict stamp = k->stamp, *restrict binStamp = k->binStamp, *restrict count = k->count;
+  int32_t *restrict taps = k->taps, *restrict touched = k->touched;
+  uint8_t *restrict dead = k->dead;
+  int32_t tc = 0, applied = 0, fanout = 0;
+  for (int32_t s = 0; s < n; s++) {
+    const int32_t sid = src[s];
+    const int32_t end = start[sid + 1];
+    int32_t i = start[sid];
+    fanout += end - i;
+    for (; i < end; i++) {
+      const int32_t pos = target[i];
+      if (stamp[pos] != sample) resetPosition(k, pos);
+      /* without branches on the data: a dead position's tap is written past its count (never
+       * read: a position receives at most tpm taps in a sample) and not counted */
+      const int32_t alive = dead[pos] == 0;
+      const int32_t fresh = alive & (binStamp[pos] != bin);
+      binStamp[pos] = bin;
+      touched[tc] = pos;
+      tc += fresh;
+      const int32_t cnt = count[pos];
+      taps[(size_t)pos * tpm + cnt] = payload[i] | (int32_t)((uint32_t)fresh << 31);
+      count[pos] = cnt + alive;
+      applied += alive;
+    }
+  }
+  k->stats[0] += applied;
+  k->stats[1] += fanout;
+  /* the touched positions that may cross, compacted in place */
+  int32_t m = 0;
+  for (int32_t i = 0; i < tc; i++) {
+    const int32_t pos = k->touched[i];
+    k->touched[m] = pos;
+    m += k->count[pos] > k->maxDeferred;
+  }
+  const int bounding = k->maxDeferred > 0;
+  int32_t spikes = 0;
+  for (int32_t i = 0; i < m; i++) {
+    const int32_t pos = k->touched[i];
+    const int32_t best = bounding ? crossing(k, pos) : integrate(k, pos, 1);
+    const int32_t hit = best >= 0;
+    k->dead[pos] = (uint8_t)hit;
+    k->spikePos[spikes] = pos;
+    k->spikeMap[spikes] = best;
+    spikes += hit;
+  }
+  return spikes;
+}
+
+/* 0: untouched in the sample (at rest); 1: alive, its potentials brought up to date; 2: spiked. */
+static int32_t settle(Kernel *k, int32_t pos) {
+  if (k->stamp[pos] != k->sample) return 0;
+  if (k->dead[pos]) return 2;
+  if (k->done[pos] < k->count[pos]) integrate(k, pos, 0);
+  return 1;
+}
+
+/* ---- Node-API glue ---- */
+
+#define CHECK(call) \
+  do { \
+    if ((call) != napi_ok) { \
+      napi_throw_error(env, NULL, "evspike native kernel: " #call " failed"); \
+      return NULL; \
+    } \
+  } while (0)
+
+static void release(Kernel *k) {
+  free(k->rows);
+  free(k->bits);
+  free(k);
+}
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  Kernel *k = data;
+  napi_delete_reference(env, k->memory);
+  release(k);
+}
+
+/* The kernel of the first argument and up to `want` int32 arguments after it. */
+static Kernel *args(napi_env env, napi_callback_info info, int32_t *out, size_t want) {
+  napi_value argv[4];
+  size_t argc = 4;
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want + 1 ||
+      napi_get_value_external(env, argv[0], &data) != napi_ok) {
+    napi_throw_type_error(env, NULL, "evspike native kernel: wrong arguments");
+    return NULL;
+  }
+  for (size_t i = 0; i < want; i++) {
+    if (napi_get_value_int32(env, argv[i + 1], &out[i]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "evspike native kernel: an argument is not a number");
+      return NULL;
+    }
+  }
+  return data;
+}
+
+static napi_value int32Value(napi_env env, int32_t x) {
+  napi_value v;
+  napi_create_int32(env, x, &v);
+  return v;
+}
+
+/* The widest vectors this processor (and its operating system) supports. */
+static int bestSimd(void) {
+#if X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("bmi2")) return WITH_AVX512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2")) return WITH_AVX2;
+#endif
+  return SCALAR;
+}
+
+/* simd(): the widest vectors a kernel can use here (0 scalar, 2 AVX2, 3 AVX-512) */
+static napi_value Simd(napi_env env, napi_callback_info info) {
+  (void)info;
+  return int32Value(env, bestSimd());
+}
+
+/* alignment(memory: ArrayBuffer, bytes): the first offset in memory at a multiple of `bytes` (a power of two) */
+static napi_value Alignment(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  size_t argc = 2;
+  void *memory;
+  size_t length;
+  int32_t bytes;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &memory, &length));
+  CHECK(napi_get_value_int32(env, argv[1], &bytes));
+  if (bytes <= 0 || (bytes & (bytes - 1)) != 0) {
+    napi_throw_range_error(env, NULL, "evspike native kernel: alignment takes a power of two");
+    return NULL;
+  }
+  return int32Value(env, (int32_t)((uintptr_t)(-(intptr_t)memory) & (uintptr_t)(bytes - 1)));
+}
+
+/* create(memory: ArrayBuffer, offsets: number[22], tpm, mp, maps, round, threshold, restV, simd):
+ * simd caps the vectors (for tests of the narrower ones); the widest available is used below it */
+static napi_value Create(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  size_t argc = 9;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 9) {
+    napi_throw_type_error(env, NULL, "evspike native kernel: create takes 9 arguments");
+    return NULL;
+  }
+  void *memory;
+  size_t length;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &memory, &length));
+  int32_t off[22];
+  for (uint32_t i = 0; i < 22; i++) {
+    napi_value e;
+    CHECK(napi_get_element(env, argv[1], i, &e));
+    CHECK(napi_get_value_int32(env, e, &off[i]));
+    if (off[i] < 0 || (size_t)off[i] > length) {
+      napi_throw_range_error(env, NULL, "evspike native kernel: a region lies outside the memory");
+      return NULL;
+    }
+  }
+  int32_t ints[4];
+  double threshold, restV;
+  for (int i = 0; i < 4; i++) CHECK(napi_get_value_int32(env, argv[2 + i], &ints[i]));
+  CHECK(napi_get_value_double(env, argv[6], &threshold));
+  CHECK(napi_get_value_double(env, argv[7], &restV));
+  int32_t simd;
+  CHECK(napi_get_value_int32(env, argv[8], &simd));
+  Kernel *k = calloc(1, sizeof(Kernel));
+  if (k == NULL) {
+    napi_throw_error(env, NULL, "evspike native kernel: out of memory");
+    return NULL;
+  }
+  char *b = memory;
+  k->base = b;
+  /* the regions in the order integrate.ts's regions() lists them (16: the step's sources, unused here) */
+  k->pot = (double *)(b + off[0]);
+  k->weights = (double *)(b + off[1]);
+  k->start = (int32_t *)(b + off[2]);
+  k->target = (int32_t *)(b + off[3]);
+  k->payload = (int32_t *)(b + off[4]);
+  k->stamp = (int32_t *)(b + off[5]);
+  k->dead = (uint8_t *)(b + off[6]);
+  k->binStamp = (int32_t *)(b + off[7]);
+  k->count = (int32_t *)(b + off[8]);
+  k->done = (int32_t *)(b + off[9]);
+  k->taps = (int32_t *)(b + off[10]);
+  k->touched = (int32_t *)(b + off[11]);
+  k->spikePos = (int32_t *)(b + off[12]);
+  k->spikeMap = (int32_t *)(b + off[13]);
+  k->sampleList = (int32_t *)(b + off[14]);
+  k->stats = (int32_t *)(b + off[15]);
+  k->levels = (uint16_t *)(b + off[17]);
+  k->levelSum = (uint16_t *)(b + off[18]);
+  k->levelDone = (int32_t *)(b + off[19]);
+  k->restRow = (double *)(b + off[20]);
+  k->zeroLevels = (uint16_t *)(b + off[21]);
+  k->tpm = ints[0];
+  k->mp = ints[1];
+  k->maps = ints[2];
+  k->round = ints[3];
+  k->threshold = threshold;
+  k->restV = restV;
+  k->simd = simd < bestSimd() ? simd : bestSimd();
+  k->rows = malloc(((size_t)k->tpm + 1) * sizeof(void *));
+  k->bits = calloc((size_t)k->mp / 64 + 1, sizeof(uint64_t));
+  if (k->rows == NULL || k->bits == NULL) {
+    release(k);
+    napi_throw_error(env, NULL, "evspike native kernel: out of memory");
+    return NULL;
+  }
+  napi_value handle;
+  if (napi_create_reference(env, argv[0], 1, &k->memory) != napi_ok) {
+    release(k);
+    napi_throw_error(env, NULL, "evspike native kernel: cannot keep the memory");
+    return NULL;
+  }
+  if (napi_create_external(env, k, finalize, NULL, &handle) != napi_ok) {
+    napi_delete_reference(env, k->memory);
+    release(k);
+    napi_throw_error(env, NULL, "evspike native kernel: cannot make the handle");
+    return NULL;
+  }
+  return handle;
+}
+
+static napi_value Step(napi_env env, napi_callback_info info) {
+  int32_t a[3];
+  Kernel *k = args(env, info, a, 3);
+  if (k == NULL) return NULL;
+  return int32Value(env, step(k, (const int32_t *)(k->base + a[0]), a[1], a[2]));
+}
+
+static napi_value BeginSample(napi_env env, napi_callback_info info) {
+  int32_t a[1];
+  Kernel *k = args(env, info, a, 1);
+  if (k == NULL) return NULL;
+  k->sample = a[0];
+  k->sampleCount = 0;
+  k->stats[0] = k->stats[1] = k->stats[2] = 0;
+  return NULL;
+}
+
+static napi_value Settle(napi_env env, napi_callback_info info) {
+  int32_t a[1];
+  Kernel *k = args(env, info, a, 1);
+  if (k == NULL) return NULL;
+  return int32Value(env, settle(k, a[0]));
+}
+
+static napi_value SettleAll(napi_env env, napi_callback_info info) {
+  Kernel *k = args(env, info, NULL, 0);
+  if (k == NULL) return NULL;
+  for (int32_t i = 0; i < k->sampleCount; i++) settle(k, k->sampleList[i]);
+  return NULL;
+}
+
+static napi_value SetMaxDeferred(napi_env env, napi_callback_info info) {
+  int32_t a[1];
+  Kernel *k = args(env, info, a, 1);
+  if (k == NULL) return NULL;
+  k->maxDeferred = a[0];
+  return NULL;
+}
+
+static napi_value SetCandidateSum(napi_env env, napi_callback_info info) {
+  int32_t a[1];
+  Kernel *k = args(env, info, a, 1);
+  if (k == NULL) return NULL;
+  k->candidateSum = a[0];
+  return NULL;
+}
+
+/* The sample's positions with no taps in their sums of levels (the levels changed). */
+static napi_value ForgetBounds(napi_env env, napi_callback_info info) {
+  Kernel *k = args(env, info, NULL, 0);
+  if (k == NULL) return NULL;
+  for (int32_t i = 0; i < k->sampleCount; i++) k->levelDone[k->sampleList[i]] = 0;
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  const struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = {
+      {"simd", Simd},           {"alignment", Alignment}, {"create", Create},       {"step", Step},           {"beginSample", BeginSample},         {"settle", Settle},
+      {"settleAll", SettleAll}, {"setMaxDeferred", SetMaxDeferred}, {"setCandidateSum", SetCandidateSum}, {"forgetBounds", ForgetBounds},
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value f;
+    if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok ||
+        napi_set_named_property(env, exports, fns[i].name, f) != napi_ok)
+      return NULL;
+  }
+  return exports;
+}
