@@ -64,13 +64,19 @@ export function selectWinners(
   order: Int32Array,
   out: Int32Array,
 ): number {
-  const n = end - first;
-  // Insertion sort of candidate indices by (V desc, flat asc): bins hold a few dozen spikes.
-  for (let i = 0; i < n; i++) {
-    const idx = first + i;
-    const v = candidateV[idx];
+  const mapSize = height * width;
+  // Only the candidates still allowed can win: a mask only ever forbids more, so dropping the
+  // others first leaves the order of the rest, and the winners, unchanged.
+  let n = 0;
+  for (let idx = first; idx < end; idx++) {
     const flat = candidateNeuron[idx];
-    let j = i - 1;
+    const map = (flat / mapSize) | 0;
+    const pos = flat - map * mapSize;
+    const y = (pos / width) | 0;
+    if (!isAllowed(mask, map, y, pos - y * width, radius)) continue;
+    // insertion sort of the allowed candidates by (V desc, flat asc): a bin holds a few dozen
+    const v = candidateV[idx];
+    let j = n - 1;
     while (j >= 0) {
       const o = order[j];
       const ov = candidateV[o];
@@ -79,8 +85,8 @@ export function selectWinners(
       j--;
     }
     order[j + 1] = idx;
+    n++;
   }
-  const mapSize = height * width;
   let winners = 0;
   for (let i = 0; i < n && winners < maxWinners; i++) {
     const flat = candidateNeuron[order[i]];

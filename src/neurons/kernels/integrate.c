@@ -196,6 +196,51 @@ static int fold(const Kernel *k, uint16_t *row, const uint16_t *src, const uint1
   return foldScalar(row, src, lv, n, k->mp, h, k->bits);
 }
 
+/* The map with the largest potential above the threshold in a row, ties to the higher map, or -1. */
+static int32_t bestMapScalar(const double *row, int32_t maps, double theta) {
+  int32_t best = -1;
+  double bestV = -__builtin_inf();
+  for (int32_t c = 0; c < maps; c++) {
+    const double x = row[c];
+    /* >= so that an exact tie goes to the higher map */
+    if (x > theta && x >= bestV) {
+      bestV = x;
+      best = c;
+    }
+  }
+  return best;
+}
+
+#if X86
+/* The same: the largest value above theta, then the highest map that holds it (equal values
+ * compare equal, as they do for the scalar >=). */
+AVX512 static int32_t bestMap512(const double *row, int32_t maps, double theta) {
+  const __m512d th = _mm512_set1_pd(theta);
+  __m512d mx = _mm512_set1_pd(-__builtin_inf());
+  for (int32_t c = 0; c < maps; c += 8) {
+    const __mmask8 lanes = maps - c >= 8 ? 0xff : (__mmask8)((1u << (maps - c)) - 1);
+    const __m512d v = _mm512_maskz_loadu_pd(lanes, row + c);
+    mx = _mm512_mask_max_pd(mx, _mm512_mask_cmp_pd_mask(lanes, v, th, _CMP_GT_OQ), mx, v);
+  }
+  const double top = _mm512_reduce_max_pd(mx);
+  if (!(top > theta)) return -1;
+  const __m512d t = _mm512_set1_pd(top);
+  for (int32_t c = (maps - 1) & ~7; c >= 0; c -= 8) {
+    const __mmask8 lanes = maps - c >= 8 ? 0xff : (__mmask8)((1u << (maps - c)) - 1);
+    const uint32_t at = _mm512_mask_cmp_pd_mask(lanes, _mm512_maskz_loadu_pd(lanes, row + c), t, _CMP_EQ_OQ);
+    if (at != 0) return c + 31 - __builtin_clz(at);
+  }
+  return -1;
+}
+#endif
+
+static int32_t bestMap(const Kernel *k, const double *row) {
+#if X86
+  if (k->simd == WITH_AVX512) return bestMap512(row, k->maps, k->threshold);
+#endif
+  return bestMapScalar(row, k->maps, k->threshold);
+}
+
 /*
  * Integrate the pending taps of `pos` (whole bins, in order) into its potentials; with
  * `check`, return the map with the largest potential above the threshold (ties to the higher
@@ -222,17 +267,7 @@ static int32_t integrate(Kernel *k, int32_t pos, int check) {
     src = row;
   }
   if (!check || !above) return -1;
-  int32_t best = -1;
-  double bestV = -__builtin_inf();
-  for (int32_t c = 0; c < k->maps; c++) {
-    const double x = row[c];
-    /* >= so that an exact tie goes to the higher map */
-    if (x > k->threshold && x >= bestV) {
-      bestV = x;
-      best = c;
-    }
-  }
-  return best;
+  return bestMap(k, row);
 }
 
 /*
