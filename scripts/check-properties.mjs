@@ -3,6 +3,8 @@
 // after each bug, also on Ctrl-C. Run with `npm run check-properties` (4-10 minutes).
 // Note: the worker-count property runs the built worker (dist/), so a bug planted in src/ also
 // shows up there as a src/dist mismatch; that is not the property it was planted for.
+// A bug planted in a kernel (integrate.wat: "wasm", integrate.c: "native") is rebuilt and
+// the properties run on that kernel (EVSPIKE_KERNEL); the others run on the default one.
 import { execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,6 +13,10 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const plants = [
   {"bug": "fire twice: a conv position is not marked dead after its spike", "file": "src/neurons/kernels/integrate.wat", "find": "(i32.store8 (i32.add (global.get $dead) (local.get $pos)) (local.get $hit))", "replace": "(i32.store8 (i32.add (global.get $dead) (local.get $pos)) (i32.const 0))", "wasm": true},
+  {"bug": "fire twice: a conv position is not marked dead after its spike (native)", "file": "src/neurons/kernels/integrate.c", "find": "k->dead[pos] = (uint8_t)hit;", "replace": "k->dead[pos] = 0;", "native": true},
+  {"bug": "first crossing candidate wins instead of the largest V (native bounds)", "file": "src/neurons/kernels/integrate.c", "find": "if (x2 > k->threshold && x2 >= bestV) {", "replace": "if (x2 > k->threshold && best < 0) {", "native": true},
+  {"bug": "ties go to the lower map (native bounds use > instead of >=)", "file": "src/neurons/kernels/integrate.c", "find": "if (x2 > k->threshold && x2 >= bestV) {", "replace": "if (x2 > k->threshold && x2 > bestV) {", "native": true},
+  {"bug": "ties go to the lower map (native row search takes the lowest lane)", "file": "src/neurons/kernels/integrate.c", "find": "if (at != 0) return c + 31 - __builtin_clz(at);", "replace": "if (at != 0) return c + __builtin_ctz(at);", "native": true},
   {"bug": "weight levels without the margin over the floor (a weight above its bound)", "file": "src/neurons/kernels/integrate.ts", "find": "levels) + 2);", "replace": "levels));", "wasm": false},
   {"bug": "first crossing map wins instead of the largest V (wasm scan)", "file": "src/neurons/kernels/integrate.wat", "find": "(if (i32.and (f64.gt (local.get $x) (global.get $threshold)) (f64.ge (local.get $x) (local.get $bestV)))", "replace": "(if (i32.and (f64.gt (local.get $x) (global.get $threshold)) (i32.lt_s (local.get $best) (i32.const 0)))", "wasm": true},
   {"bug": "ties go to the lower map (wasm scan uses > instead of >=)", "file": "src/neurons/kernels/integrate.wat", "find": "(f64.ge (local.get $x) (local.get $bestV))", "replace": "(f64.gt (local.get $x) (local.get $bestV))", "wasm": true},
@@ -45,16 +51,21 @@ for (const plant of plants) {
   const file = join(root, plant.file);
   const original = readFileSync(file, 'utf8');
   if (!original.includes(plant.find)) throw new Error(`${plant.file}: the code to plant "${plant.bug}" into has changed`);
+  const rebuild = () => {
+    if (plant.wasm) execSync('node scripts/build-wasm.mjs', { cwd: root, stdio: 'ignore' });
+    if (plant.native) execSync('node scripts/build-native.mjs', { cwd: root, stdio: 'ignore', env: { ...process.env, EVSPIKE_REQUIRE_NATIVE: '1' } });
+  };
   restore = () => {
     writeFileSync(file, original);
-    if (plant.wasm) execSync('node scripts/build-wasm.mjs', { cwd: root, stdio: 'ignore' });
+    rebuild();
   };
+  const kernel = plant.wasm ? { EVSPIKE_KERNEL: 'wasm' } : plant.native ? { EVSPIKE_KERNEL: 'native' } : {};
   try {
     writeFileSync(file, original.replace(plant.find, plant.replace));
-    if (plant.wasm) execSync('node scripts/build-wasm.mjs', { cwd: root, stdio: 'ignore' });
+    rebuild();
     let output = '';
     try {
-      output = execSync('npx vitest run test/properties', { cwd: root, env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      output = execSync('npx vitest run test/properties', { cwd: root, env: { ...process.env, ...kernel, NO_COLOR: '1' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (e) {
       output = String(e.stdout);
     }

@@ -19,7 +19,7 @@ import type { LearningRule } from '../plasticity/rule.js';
 import { createLearningRule } from '../plasticity/rules.js';
 import { createWinnerMask, resetWinnerMask, selectWinners, type WinnerMask } from '../plasticity/winners.js';
 import type { Connectivity, LayerCounts, PresynapticLayer, SpikeLog, TrainableLayer } from './layer.js';
-import { createSpikeLog, sortBinSpikes } from './layer.js';
+import { createSpikeLog } from './layer.js';
 import type { ResolvedConvLayer } from './kinds/conv.js';
 import {
   ADDITIONS,
@@ -260,21 +260,26 @@ export class ConvLayer implements TrainableLayer {
     this.sourceCount = 0;
     const { spikePos, spikeMap } = this.step;
     const positions = this.positions;
+    const { neuron } = log;
+    const spikeV = this.spikeV;
+    // the bin's spikes in ascending flat index, each with its potential (an insertion sort of
+    // the pairs as they come: a bin holds a few dozen)
     for (let i = 0; i < spiked; i++) {
       const pos = spikePos[i];
       const map = spikeMap[i];
-      log.neuron[log.count] = map * positions + pos;
-      log.time[log.count] = time;
+      const flat = map * positions + pos;
+      const v = potential[pos * stride + map];
+      let j = first + i - 1;
+      for (; j >= first && neuron[j] > flat; j--) {
+        neuron[j + 1] = neuron[j];
+        spikeV[j + 1] = spikeV[j];
+      }
+      neuron[j + 1] = flat;
+      spikeV[j + 1] = v;
+      log.time[first + i] = time;
       this.spikedMap[pos] = map;
-      log.count++;
     }
-    sortBinSpikes(log, first, log.count);
-    // each spike's potential, in the sorted order (read after the sort: one array to sort)
-    for (let s = first; s < log.count; s++) {
-      const flat = log.neuron[s];
-      const pos = flat % positions;
-      this.spikeV[s] = potential[pos * stride + this.spikedMap[pos]];
-    }
+    log.count = first + spiked;
     if (learn && log.count > first) this.learnFromBin(first, log.count, time);
     // Lateral inhibition and reset (the winner at a position to v_reset, the others to v_rest)
     // need no writes: the position is dead, and potentialAt answers from spikedMap.

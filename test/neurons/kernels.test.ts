@@ -58,6 +58,24 @@ describe('conv kernels', () => {
     expect(createConvKernel(g, 'js').kernel).toBe('js');
   });
 
+  it('lets EVSPIKE_KERNEL choose what auto means, and names it when it is wrong', () => {
+    const g = randomGeometry(4, 3, 2, 3, () => 1, true, 1, 0);
+    const saved = process.env.EVSPIKE_KERNEL;
+    try {
+      for (const name of ['wasm', 'js'] as const) {
+        process.env.EVSPIKE_KERNEL = name;
+        expect(createConvKernel(g).kernel).toBe(name);
+        // an explicit choice is not overridden
+        expect(createConvKernel(g, 'js').kernel).toBe('js');
+      }
+      process.env.EVSPIKE_KERNEL = 'gpu';
+      expect(() => createConvKernel(g)).toThrow(/EVSPIKE_KERNEL: expected one of "auto", "native", "wasm", "js", got "gpu"/);
+    } finally {
+      if (saved === undefined) delete process.env.EVSPIKE_KERNEL;
+      else process.env.EVSPIKE_KERNEL = saved;
+    }
+  });
+
   it('embeds the bytes its .wat source assembles to', async () => {
     const { assemble, moduleSource } = await import(join(repoRoot, 'scripts', 'build-wasm.mjs'));
     const wat = join(repoRoot, 'src', 'neurons', 'kernels', 'integrate.wat');

@@ -32,7 +32,7 @@
  * when read), and a spiked position's row holds the potential of its spiking map only.
  */
 import { createRequire } from 'node:module';
-import { KernelUnavailableError } from '../../errors.js';
+import { KernelUnavailableError, OptionError } from '../../errors.js';
 import type { Connectivity } from '../layer.js';
 import { WASM_BASE64 } from './integrate.wasm.js';
 
@@ -610,8 +610,17 @@ export function nativeSimd(): NativeSimd | null {
   return (Object.keys(SIMD_LEVEL) as NativeSimd[]).find((name) => SIMD_LEVEL[name] <= level) ?? 'scalar';
 }
 
-/** The implementation `choice` selects here (`auto`: native, else WebAssembly, else JavaScript). */
+/**
+ * The implementation `choice` selects here. `auto`: the EVSPIKE_KERNEL environment variable
+ * where it is set (native, wasm or js: one switch for every engine of a process and its
+ * workers, as the mutation check uses it), else native, else WebAssembly, else JavaScript.
+ */
 export function resolveKernel(choice: KernelChoice): KernelName {
+  const forced = process.env.EVSPIKE_KERNEL;
+  if (choice === 'auto' && forced !== undefined && forced !== '' && forced !== 'auto') {
+    if (!(KERNEL_CHOICES as readonly string[]).includes(forced)) throw new OptionError('EVSPIKE_KERNEL', forced, `one of ${KERNEL_CHOICES.map((k) => JSON.stringify(k)).join(', ')}`);
+    return resolveKernel(forced as KernelChoice);
+  }
   if (choice === 'js') return 'js';
   if (choice === 'native' || choice === 'auto') {
     if (nativeKernelModule() !== null) return 'native';
