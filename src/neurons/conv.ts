@@ -184,7 +184,7 @@ export class ConvLayer implements TrainableLayer {
     this.spikedMap = new Int32Array(this.positions);
     this.spikeV = new Float64Array(this.positions);
     this.winners = createSpikeLog(this.maps);
-    this.mask = createWinnerMask(this.maps);
+    this.mask = createWinnerMask(this.maps, spec.outShape.height, spec.outShape.width);
     this.winnerOrder = new Int32Array(this.positions);
     this.binWinners = new Int32Array(this.maps);
     this.presynapticV = new Float64Array(this.tapsPerMap);

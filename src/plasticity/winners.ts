@@ -13,30 +13,37 @@
 export interface WinnerMask {
   /** 1 where a map already had a winner in this sample. */
   readonly mapUsed: Uint8Array;
-  /** Rows of this sample's winners so far. */
-  readonly winnerY: Int32Array;
-  /** Columns of this sample's winners so far. */
-  readonly winnerX: Int32Array;
+  /** 1 at each position (y·W + x) within the inhibition radius of one of this sample's winners. */
+  readonly inhibited: Uint8Array;
   /** How many winners this sample has had. */
   count: number;
 }
 
-export function createWinnerMask(maps: number): WinnerMask {
-  return { mapUsed: new Uint8Array(maps), winnerY: new Int32Array(maps), winnerX: new Int32Array(maps), count: 0 };
+/** The mask of a layer of `maps` maps of `height` × `width` positions. */
+export function createWinnerMask(maps: number, height: number, width: number): WinnerMask {
+  return { mapUsed: new Uint8Array(maps), inhibited: new Uint8Array(height * width), count: 0 };
 }
 
 export function resetWinnerMask(mask: WinnerMask): void {
   mask.mapUsed.fill(0);
+  mask.inhibited.fill(0);
   mask.count = 0;
 }
 
-/** Whether neuron (map, y, x) may still become a winner in this sample. */
-export function isAllowed(mask: WinnerMask, map: number, y: number, x: number, radius: number): boolean {
-  if (mask.mapUsed[map] !== 0) return false;
-  for (let i = 0; i < mask.count; i++) {
-    if (Math.abs(mask.winnerY[i] - y) <= radius && Math.abs(mask.winnerX[i] - x) <= radius) return false;
+/** Whether neuron (map, position y·W + x) may still become a winner in this sample. */
+export function isAllowed(mask: WinnerMask, map: number, pos: number): boolean {
+  return mask.mapUsed[map] === 0 && mask.inhibited[pos] === 0;
+}
+
+/** Record a winner at (map, y, x): its map, and every position within square radius `radius`. */
+function recordWinner(mask: WinnerMask, map: number, y: number, x: number, radius: number, height: number, width: number): void {
+  mask.mapUsed[map] = 1;
+  const y1 = Math.min(height - 1, y + radius);
+  const x1 = Math.min(width - 1, x + radius);
+  for (let yy = Math.max(0, y - radius); yy <= y1; yy++) {
+    for (let xx = Math.max(0, x - radius); xx <= x1; xx++) mask.inhibited[yy * width + xx] = 1;
   }
-  return true;
+  mask.count++;
 }
 
 /**
@@ -71,9 +78,7 @@ export function selectWinners(
   for (let idx = first; idx < end; idx++) {
     const flat = candidateNeuron[idx];
     const map = (flat / mapSize) | 0;
-    const pos = flat - map * mapSize;
-    const y = (pos / width) | 0;
-    if (!isAllowed(mask, map, y, pos - y * width, radius)) continue;
+    if (!isAllowed(mask, map, flat - map * mapSize)) continue;
     // insertion sort of the allowed candidates by (V desc, flat asc): a bin holds a few dozen
     const v = candidateV[idx];
     let j = n - 1;
@@ -92,14 +97,10 @@ export function selectWinners(
     const flat = candidateNeuron[order[i]];
     const map = (flat / mapSize) | 0;
     const pos = flat - map * mapSize;
-    const y = (pos / width) | 0;
-    const x = pos - y * width;
-    if (!isAllowed(mask, map, y, x, radius)) continue;
+    if (!isAllowed(mask, map, pos)) continue;
     out[winners++] = flat;
-    mask.mapUsed[map] = 1;
-    mask.winnerY[mask.count] = y;
-    mask.winnerX[mask.count] = x;
-    mask.count++;
+    const y = (pos / width) | 0;
+    recordWinner(mask, map, y, pos - y * width, radius, height, width);
   }
   return winners;
 }

@@ -5,7 +5,7 @@ const H = 10;
 const W = 10;
 const flat = (map: number, y: number, x: number): number => (map * H + y) * W + x;
 
-function select(cands: [number, number, number, number][], k: number, radius: number, mask = createWinnerMask(4)): number[] {
+function select(cands: [number, number, number, number][], k: number, radius: number, mask = createWinnerMask(4, H, W)): number[] {
   const v = Float64Array.from(cands.map((c) => c[3]));
   const n = Int32Array.from(cands.map((c) => flat(c[0], c[1], c[2])));
   const out = new Int32Array(4);
@@ -57,7 +57,7 @@ describe('selectWinners', () => {
   });
 
   it('remembers the sample’s earlier winners across bins until reset', () => {
-    const mask = createWinnerMask(4);
+    const mask = createWinnerMask(4, H, W);
     expect(select([[1, 4, 4, 11]], 7, 3, mask)).toEqual([flat(1, 4, 4)]);
     // same map later in the sample: forbidden; another map within radius: forbidden; outside: allowed
     expect(select([[1, 0, 9, 15], [2, 6, 6, 14], [3, 8, 8, 12]], 7, 3, mask)).toEqual([flat(3, 8, 8)]);
