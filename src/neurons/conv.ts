@@ -15,6 +15,7 @@
  * every map there inactive for the rest of the sample. The layer therefore keeps one
  * "dead" flag per position rather than one per neuron.
  */
+import { EvspikeError } from '../errors.js';
 import type { LearningRule } from '../plasticity/rule.js';
 import { createLearningRule } from '../plasticity/rules.js';
 import { createWinnerMask, resetWinnerMask, selectWinners, type WinnerMask } from '../plasticity/winners.js';
@@ -257,6 +258,9 @@ export class ConvLayer implements TrainableLayer {
     }
     if (deferring > 0) this.pending = true;
     const spiked = this.step.step(this.sourceCount, this.binSerial);
+    if (spiked < 0) {
+      throw new EvspikeError(`conv layer ${this.spec.index}: a position received more input spikes in one sample than its kernel has taps (a presynaptic neuron spiked twice)`);
+    }
     this.sourceCount = 0;
     const { spikePos, spikeMap } = this.step;
     const positions = this.positions;

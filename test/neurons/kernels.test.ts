@@ -76,6 +76,30 @@ describe('conv kernels', () => {
     }
   });
 
+  it('fails the bin, writing nothing past a position, when a source arrives once too often', () => {
+    // one position of two taps, both reached by source 0: its third spike in a sample is one too many
+    const g: ConvKernelGeometry = {
+      positions: 1,
+      maps: 3,
+      tapsPerMap: 2,
+      connectivity: { start: Int32Array.of(0, 1), target: Int32Array.of(0), payload: Int32Array.of(0) },
+      roundToFloat32: true,
+      threshold: 100,
+      restV: 0,
+    };
+    for (const [choice, simd] of [['js', 'scalar'], ...compiled] as const) {
+      const k = createConvKernel(g, choice, simd);
+      k.beginSample(1);
+      k.sources[0] = 0;
+      expect(k.step(1, 1)).toBe(0);
+      expect(k.step(1, 2)).toBe(0);
+      expect(k.step(1, 3)).toBe(-1);
+      // the next sample starts afresh
+      k.beginSample(2);
+      expect(k.step(1, 4)).toBe(0);
+    }
+  });
+
   it('embeds the bytes its .wat source assembles to', async () => {
     const { assemble, moduleSource } = await import(join(repoRoot, 'scripts', 'build-wasm.mjs'));
     const wat = join(repoRoot, 'src', 'neurons', 'kernels', 'integrate.wat');

@@ -358,7 +358,8 @@ static int32_t crossing(Kernel *k, int32_t pos) {
 }
 
 /* One bin (see integrate.wat's step): deliver the `n` source neurons at `src`, integrate or
- * bound the touched positions that may cross; returns the number of positions that spiked. */
+ * bound the touched positions that may cross; returns the number of positions that spiked, or
+ * -1 when a position received more taps than its kernel has. */
 static int32_t step(Kernel *k, const int32_t *src, int32_t n, int32_t bin) {
   const int32_t sample = k->sample;
   const int32_t tpm = k->tpm;
@@ -367,7 +368,7 @@ static int32_t step(Kernel *k, const int32_t *src, int32_t n, int32_t bin) {
   int32_t *restrict stamp = k->stamp, *restrict binStamp = k->binStamp, *restrict count = k->count;
   int32_t *restrict taps = k->taps, *restrict touched = k->touched;
   uint8_t *restrict dead = k->dead;
-  int32_t tc = 0, applied = 0, fanout = 0;
+  int32_t tc = 0, applied = 0, fanout = 0, overflow = 0;
   for (int32_t s = 0; s < n; s++) {
     const int32_t sid = src[s];
     const int32_t end = start[sid + 1];
@@ -383,12 +384,18 @@ static int32_t step(Kernel *k, const int32_t *src, int32_t n, int32_t bin) {
       binStamp[pos] = bin;
       touched[tc] = pos;
       tc += fresh;
+      /* a position receives at most tpm taps in a sample (each source spikes once); one more
+       * means a presynaptic layer broke that: nothing is written past the position's row, and
+       * the bin fails */
       const int32_t cnt = count[pos];
-      taps[(size_t)pos * tpm + cnt] = payload[i] | (int32_t)((uint32_t)fresh << 31);
-      count[pos] = cnt + alive;
+      const int32_t room = cnt < tpm;
+      overflow |= !room;
+      taps[(size_t)pos * tpm + (room ? cnt : tpm - 1)] = payload[i] | (int32_t)((uint32_t)fresh << 31);
+      count[pos] = cnt + (alive & room);
       applied += alive;
     }
   }
+  if (overflow) return -1;
   k->stats[0] += applied;
   k->stats[1] += fanout;
   /* the touched positions that may cross, compacted in place */

@@ -84,7 +84,9 @@ export interface ConvKernel {
   beginSample(sample: number): void;
   /**
    * Deliver the first `n` entries of {@link sources} in bin serial `bin` (never 0, different for
-   * every bin), integrate what may cross, and return the number of positions that spiked.
+   * every bin), integrate what may cross, and return the number of positions that spiked; −1
+   * when a position received more taps in the sample than its kernel has (a presynaptic neuron
+   * spiked twice: the sample's state is then undefined).
    */
   step(n: number, bin: number): number;
   /**
@@ -347,6 +349,7 @@ export class JsConvKernel implements ConvKernel {
     const tapsPerMap = this.g.tapsPerMap;
     const sample = this.sample;
     let touchedCount = 0;
+    let overflow = false;
     for (let s = 0; s < n; s++) {
       const src = v.sources[s];
       const end = start[src + 1];
@@ -354,6 +357,11 @@ export class JsConvKernel implements ConvKernel {
       for (let k = start[src]; k < end; k++) {
         const pos = target[k];
         if (stamp[pos] !== sample) this.resetPosition(pos);
+        // at most tapsPerMap taps in a sample (each source spikes once): one more fails the bin
+        if (count[pos] === tapsPerMap) {
+          overflow = true;
+          continue;
+        }
         if (dead[pos] !== 0) continue;
         let tap = payload[k];
         if (binStamp[pos] !== bin) {
@@ -365,6 +373,7 @@ export class JsConvKernel implements ConvKernel {
         stats[APPLIED]++;
       }
     }
+    if (overflow) return -1;
     let spikes = 0;
     const bounding = this.maxDeferred > 0;
     for (let i = 0; i < touchedCount; i++) {

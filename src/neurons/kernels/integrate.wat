@@ -535,12 +535,13 @@
 
   ;; One bin: deliver the `n` source neurons at `src` (i32[n]) of bin serial `bin`, then
   ;; integrate every touched position that may cross. Returns the number of positions that
-  ;; spiked (written to spikePos/spikeMap, and marked dead); `touched` holds the touched ones.
+  ;; spiked (written to spikePos/spikeMap, and marked dead), or -1 when a position received
+  ;; more taps than its kernel has; `touched` holds the touched ones.
   (func (export "step") (param $src i32) (param $n i32) (param $bin i32) (result i32)
     (local $s i32) (local $k i32) (local $end i32) (local $pos i32) (local $at i32)
     (local $cnt i32) (local $tc i32) (local $applied i32) (local $fanout i32) (local $spikes i32)
     (local $i i32) (local $best i32) (local $sid i32) (local $alive i32) (local $fresh i32)
-    (local $m i32) (local $hit i32) (local $bounding i32)
+    (local $m i32) (local $hit i32) (local $bounding i32) (local $room i32) (local $overflow i32)
     (local.set $bounding (i32.gt_s (global.get $maxDeferred) (i32.const 0)))
     (block $doneSources
       (loop $eachSource
@@ -566,17 +567,25 @@
             (i32.store (i32.add (global.get $binStamp) (local.get $at)) (local.get $bin))
             (i32.store (i32.add (global.get $touched) (i32.shl (local.get $tc) (i32.const 2))) (local.get $pos))
             (local.set $tc (i32.add (local.get $tc) (local.get $fresh)))
+            ;; a position receives at most tpm taps in a sample (each source spikes once); one
+            ;; more means a presynaptic layer broke that: nothing is written past the position's
+            ;; row, and the bin fails
             (local.set $cnt (i32.load (i32.add (global.get $count) (local.get $at))))
+            (local.set $room (i32.lt_s (local.get $cnt) (global.get $tpm)))
+            (local.set $overflow (i32.or (local.get $overflow) (i32.eqz (local.get $room))))
             (i32.store
               (i32.add (global.get $taps)
-                (i32.shl (i32.add (i32.mul (local.get $pos) (global.get $tpm)) (local.get $cnt)) (i32.const 2)))
+                (i32.shl (i32.add (i32.mul (local.get $pos) (global.get $tpm))
+                  (select (local.get $cnt) (i32.sub (global.get $tpm) (i32.const 1)) (local.get $room))) (i32.const 2)))
               (i32.or (i32.load (i32.add (global.get $payload) (local.get $k))) (i32.shl (local.get $fresh) (i32.const 31))))
-            (i32.store (i32.add (global.get $count) (local.get $at)) (i32.add (local.get $cnt) (local.get $alive)))
+            (i32.store (i32.add (global.get $count) (local.get $at))
+              (i32.add (local.get $cnt) (i32.and (local.get $alive) (local.get $room))))
             (local.set $applied (i32.add (local.get $applied) (local.get $alive)))
             (local.set $k (i32.add (local.get $k) (i32.const 4)))
             (br $eachTarget)))
         (local.set $s (i32.add (local.get $s) (i32.const 1)))
         (br $eachSource)))
+    (if (local.get $overflow) (then (return (i32.const -1))))
     (i32.store (global.get $stats) (i32.add (i32.load (global.get $stats)) (local.get $applied)))
     (i32.store offset=4 (global.get $stats) (i32.add (i32.load offset=4 (global.get $stats)) (local.get $fanout)))
     ;; the touched positions that may cross, compacted in place without a branch on the data
