@@ -627,21 +627,17 @@ static napi_value SettleAll(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value SetMaxDeferred(napi_env env, napi_callback_info info) {
-  int32_t a[1];
-  Kernel *k = args(env, info, a, 1);
-  if (k == NULL) return NULL;
-  k->maxDeferred = a[0];
-  return NULL;
-}
+/* A call that sets one int32 field of the kernel. */
+#define SETTER(name, field) \
+  static napi_value name(napi_env env, napi_callback_info info) { \
+    int32_t a[1]; \
+    Kernel *k = args(env, info, a, 1); \
+    if (k != NULL) k->field = a[0]; \
+    return NULL; \
+  }
 
-static napi_value SetCandidateSum(napi_env env, napi_callback_info info) {
-  int32_t a[1];
-  Kernel *k = args(env, info, a, 1);
-  if (k == NULL) return NULL;
-  k->candidateSum = a[0];
-  return NULL;
-}
+SETTER(SetMaxDeferred, maxDeferred)
+SETTER(SetCandidateSum, candidateSum)
 
 /* The sample's positions with no taps in their sums of levels (the levels changed). */
 static napi_value ForgetBounds(napi_env env, napi_callback_info info) {

@@ -554,15 +554,20 @@ export function wasmKernelModule(): WebAssembly.Module | null {
   return wasmModule;
 }
 
-interface WasmExports {
-  configure(...args: number[]): void;
+/** A compiled kernel's calls (WebAssembly's exports; the native ones bound to their kernel). */
+interface KernelCalls {
   setMaxDeferred(n: number): void;
   setCandidateSum(h: number): void;
   forgetBounds(): void;
   beginSample(sample: number): void;
+  /** `src`: the byte offset of the bin's sources in the memory. */
   step(src: number, n: number, bin: number): number;
   settle(pos: number): number;
   settleAll(): void;
+}
+
+interface WasmExports extends KernelCalls {
+  configure(...args: number[]): void;
 }
 
 /** The maps of a layer rounded up to the kernel's pass width (8). */
@@ -659,39 +664,33 @@ export function createConvKernel(g: ConvKernelGeometry, choice: KernelChoice = '
   }
   if (kernel === 'js') return new JsConvKernel(g, mp, layout(g, mp, new ArrayBuffer(total), offsets));
   const configuration = [g.tapsPerMap, mp, g.maps, g.roundToFloat32 ? 1 : 0, g.threshold, g.restV] as const;
+  let v: Views;
+  let calls: KernelCalls;
   if (kernel === 'native') {
     const native = nativeKernelModule()!;
     // the regions from the memory's first 64-byte boundary on (an ArrayBuffer's own is 16)
     const memory = new ArrayBuffer(total + 64);
     const shift = native.alignment(memory, 64);
     for (let i = 0; i < offsets.length; i++) offsets[i] += shift;
-    const v = layout(g, mp, memory, offsets);
+    v = layout(g, mp, memory, offsets);
     const k = native.create(memory, offsets.slice(0, 22), ...configuration, SIMD_LEVEL[simd]);
-    const sourcesAt = offsets[16];
-    return {
-      kernel,
-      mapsPadded: mp,
-      potential: v.pot,
-      weights: v.weights,
-      weightLevels: v.weightLevels,
-      sources: v.sources,
-      spikePos: v.spikePos,
-      spikeMap: v.spikeMap,
-      beginSample: (sample) => native.beginSample(k, sample | 0),
-      step: (n, bin) => native.step(k, sourcesAt, n, bin | 0),
-      settle: (pos) => native.settle(k, pos) as PositionState,
+    calls = {
+      beginSample: (sample) => native.beginSample(k, sample),
+      step: (src, n, bin) => native.step(k, src, n, bin),
+      settle: (pos) => native.settle(k, pos),
       settleAll: () => native.settleAll(k),
       setMaxDeferred: (n) => native.setMaxDeferred(k, n),
       setCandidateSum: (h) => native.setCandidateSum(k, h),
       forgetBounds: () => native.forgetBounds(k),
-      counters: v.stats,
     };
+  } else {
+    const wasmMemory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(total / 65536)) });
+    const wasm = new WebAssembly.Instance(wasmKernelModule()!, { env: { memory: wasmMemory } }).exports as unknown as WasmExports;
+    v = layout(g, mp, wasmMemory.buffer, offsets);
+    wasm.configure(...offsets.slice(0, 16), ...offsets.slice(17, 22), ...configuration);
+    calls = wasm;
   }
-  const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(total / 65536)) });
-  const wasm = new WebAssembly.Instance(wasmKernelModule()!, { env: { memory } }).exports as unknown as WasmExports;
-  const v = layout(g, mp, memory.buffer, offsets);
   const sourcesAt = offsets[16];
-  wasm.configure(...offsets.slice(0, 16), ...offsets.slice(17, 22), ...configuration);
   return {
     kernel,
     mapsPadded: mp,
@@ -701,13 +700,13 @@ export function createConvKernel(g: ConvKernelGeometry, choice: KernelChoice = '
     sources: v.sources,
     spikePos: v.spikePos,
     spikeMap: v.spikeMap,
-    beginSample: (sample) => wasm.beginSample(sample),
-    step: (n, bin) => wasm.step(sourcesAt, n, bin),
-    settle: (pos) => wasm.settle(pos) as PositionState,
-    settleAll: () => wasm.settleAll(),
-    setMaxDeferred: (n) => wasm.setMaxDeferred(n),
-    setCandidateSum: (h) => wasm.setCandidateSum(h),
-    forgetBounds: () => wasm.forgetBounds(),
+    beginSample: (sample) => calls.beginSample(sample | 0),
+    step: (n, bin) => calls.step(sourcesAt, n, bin | 0),
+    settle: (pos) => calls.settle(pos) as PositionState,
+    settleAll: () => calls.settleAll(),
+    setMaxDeferred: (n) => calls.setMaxDeferred(n),
+    setCandidateSum: (h) => calls.setCandidateSum(h),
+    forgetBounds: () => calls.forgetBounds(),
     counters: v.stats,
   };
 }
