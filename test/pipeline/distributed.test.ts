@@ -108,6 +108,9 @@ describe('sweeps through BullMQ on Redis', () => {
     const prefix = newPrefix();
     const workers = [startWorker(redis.url, prefix), startWorker(redis.url, prefix)];
     try {
+      // both waiting for jobs before there are any: a point now runs faster than a worker
+      // process starts, so one started late could find the queue already empty
+      await until(() => workers.every((w) => w.log.some((l) => /taking jobs/.test(l))));
       const sweep = loadSweep(sweepFile(tmp('q1')));
       const out = join(tmp('q1out'), 'out');
       const r = await coordinateSweep({ sweep, points: sweepPoints(sweep), data: mnist, outDir: out, version: version(), connection: parseQueueUrl(redis.url), prefix, timing: FAST });
