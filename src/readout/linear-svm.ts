@@ -14,6 +14,7 @@ import { OptionError } from '../errors.js';
 import { SeededRandom } from '../util/random.js';
 import { finiteNumber, integer } from '../util/validate.js';
 import { compactIndices, type SparseFeatures } from './features.js';
+import { nativeKernelModule, resolveKernel } from '../neurons/kernels/integrate.js';
 
 export interface LinearSvmOptions {
   /** Regularisation C. Default 0.005 (the authors'). */
@@ -63,8 +64,11 @@ export interface SvmRows {
 /**
  * Train one binary L2-loss SVM by dual coordinate descent.
  * @param positive per sample, whether it is of the positive class
+ * @param solver `auto`: a pass over binary features with 16-bit indices runs in the native
+ *   module where the native kernel is in use (the same operations in the same order: the
+ *   same weights, bit for bit); `js`: always the JavaScript loop
  */
-export function trainBinarySvm(features: SvmRows, positive: (i: number) => boolean, options: ResolvedLinearSvmOptions): BinarySvm {
+export function trainBinarySvm(features: SvmRows, positive: (i: number) => boolean, options: ResolvedLinearSvmOptions, solver: 'auto' | 'js' = 'auto'): BinarySvm {
   const { rows: l, cols, offsets, values } = features;
   // the solver's passes read every row many times: the narrowest index array reads fastest
   const indices = features.indices instanceof Uint16Array ? features.indices : compactIndices({ ...features, indices: features.indices });
@@ -92,6 +96,8 @@ export function trainBinarySvm(features: SvmRows, positive: (i: number) => boole
   let pgMinOld = -Infinity;
   let iter = 0;
   let converged = false;
+  const native = solver === 'auto' && values === undefined && indices instanceof Uint16Array && resolveKernel('auto') === 'native' ? nativeKernelModule() : null;
+  const extremes = new Float64Array(2);
   while (iter < options.maxIterations) {
     let pgMaxNew = -Infinity;
     let pgMinNew = Infinity;
@@ -101,41 +107,47 @@ export function trainBinarySvm(features: SvmRows, positive: (i: number) => boole
       index[i] = index[j];
       index[j] = t;
     }
-    for (let s = 0; s < activeSize; s++) {
-      const i = index[s];
-      const yi = y[i];
-      const start = offsets[i];
-      const end = offsets[i + 1];
-      let dot = w[bias];
-      if (values === undefined) for (let k = start; k < end; k++) dot += w[indices[k]];
-      else for (let k = start; k < end; k++) dot += w[indices[k]] * values[k];
-      const g = yi * dot - 1 + alpha[i] * diag;
-      let pg = 0;
-      if (alpha[i] === 0) {
-        if (g > pgMaxOld) {
-          // shrink: this coordinate is unlikely to move again
-          activeSize--;
-          index[s] = index[activeSize];
-          index[activeSize] = i;
-          s--;
-          continue;
-        } else if (g < 0) {
-          pg = g;
+    if (native !== null) {
+      activeSize = native.svmPass(index, activeSize, offsets, indices as Uint16Array, y, alpha, qd, w, diag, pgMaxOld, extremes);
+      pgMaxNew = extremes[0];
+      pgMinNew = extremes[1];
+    } else {
+      for (let s = 0; s < activeSize; s++) {
+        const i = index[s];
+        const yi = y[i];
+        const start = offsets[i];
+        const end = offsets[i + 1];
+        let dot = w[bias];
+        if (values === undefined) for (let k = start; k < end; k++) dot += w[indices[k]];
+        else for (let k = start; k < end; k++) dot += w[indices[k]] * values[k];
+        const g = yi * dot - 1 + alpha[i] * diag;
+        let pg = 0;
+        if (alpha[i] === 0) {
+          if (g > pgMaxOld) {
+            // shrink: this coordinate is unlikely to move again
+            activeSize--;
+            index[s] = index[activeSize];
+            index[activeSize] = i;
+            s--;
+            continue;
+          } else if (g < 0) {
+            pg = g;
+          }
+        } else {
+          pg = g; // L2 loss: no upper bound on α
         }
-      } else {
-        pg = g; // L2 loss: no upper bound on α
-      }
-      if (pg > pgMaxNew) pgMaxNew = pg;
-      if (pg < pgMinNew) pgMinNew = pg;
-      if (Math.abs(pg) > 1e-12) {
-        const old = alpha[i];
-        const next = Math.max(old - g / qd[i], 0);
-        alpha[i] = next;
-        const d = (next - old) * yi;
-        if (d !== 0) {
-          if (values === undefined) for (let k = start; k < end; k++) w[indices[k]] += d;
-          else for (let k = start; k < end; k++) w[indices[k]] += d * values[k];
-          w[bias] += d;
+        if (pg > pgMaxNew) pgMaxNew = pg;
+        if (pg < pgMinNew) pgMinNew = pg;
+        if (Math.abs(pg) > 1e-12) {
+          const old = alpha[i];
+          const next = Math.max(old - g / qd[i], 0);
+          alpha[i] = next;
+          const d = (next - old) * yi;
+          if (d !== 0) {
+            if (values === undefined) for (let k = start; k < end; k++) w[indices[k]] += d;
+            else for (let k = start; k < end; k++) w[indices[k]] += d * values[k];
+            w[bias] += d;
+          }
         }
       }
     }

@@ -129,6 +129,33 @@ describe('L2-loss SVM by dual coordinate descent', () => {
   });
 });
 
+describe('the native pass of the solver', () => {
+  it('gives the JavaScript loop\'s weights and passes, bit for bit', () => {
+    // random binary problems with shared, repeated and empty rows (ties, rows that update and
+    // rows that do not, shrinking), small C and large
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 400 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.constantFrom(0.005, 0.1, 10), (rows, cols, seed, C) => {
+        const random = new SeededRandom(seed);
+        const list = Array.from({ length: rows }, () => {
+          const set = new Set<number>();
+          const n = random.nextInt(Math.min(cols, 40) + 1);
+          for (let k = 0; k < n; k++) set.add(random.nextInt(cols));
+          return [...set];
+        });
+        const f = features(list, cols);
+        const labels = Array.from({ length: rows }, () => random.nextInt(3));
+        const options = resolveLinearSvmOptions({ C, seed });
+        const js = trainBinarySvm(f, (i) => labels[i] === 0, options, 'js');
+        const auto = trainBinarySvm(f, (i) => labels[i] === 0, options);
+        expect(auto.iterations).toBe(js.iterations);
+        expect(auto.converged).toBe(js.converged);
+        expect(auto.weights.every((x, i) => Object.is(x, js.weights[i]))).toBe(true);
+      }),
+      { seed: 20261201, numRuns: 200 },
+    );
+  });
+});
+
 describe('features with values (the raw-pixel baseline)', () => {
   it('reach the primal optimum with values, and equal the binary solver when every value is 1', () => {
     const random = new SeededRandom(13);

@@ -593,6 +593,8 @@ interface NativeKernelModule {
   setMaxDeferred(k: object, n: number): void;
   setCandidateSum(k: object, h: number): void;
   forgetBounds(k: object): void;
+  /** One pass of the readout's dual coordinate descent (see linear-svm.ts); returns the new active size. */
+  svmPass(index: Int32Array, activeSize: number, offsets: Int32Array, indices: Uint16Array, y: Int8Array, alpha: Float64Array, qd: Float64Array, w: Float64Array, diag: number, pgMaxOld: number, extremes: Float64Array): number;
 }
 
 let nativeModule: NativeKernelModule | null | undefined;
