@@ -227,6 +227,11 @@ export class ConvLayer implements TrainableLayer {
       this.sourceCount = 0;
       opened = true;
     }
+    // the kernel reads these as indices of its memory: a presynaptic layer that emits a neuron
+    // it does not have, or one neuron twice in a bin, is an error here, not a wild read there
+    if (!(src >= 0 && src < this.sources.length && this.sourceCount < this.sources.length)) {
+      throw new EvspikeError(`conv layer ${this.spec.index}: ${this.sourceCount < this.sources.length ? `presynaptic neuron ${src} does not exist (${this.sources.length} neurons)` : 'more input spikes in one bin than presynaptic neurons (one spiked twice)'}`);
+    }
     this.sources[this.sourceCount++] = src;
     return opened;
   }

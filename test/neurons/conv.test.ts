@@ -30,6 +30,26 @@ function spikes(conv: ConvLayer): [number, number, number, number][] {
 const input = [0, 1, -1, 0, 2, -1, -1, -1, -1];
 
 describe('SSIF conv layer', () => {
+  it('refuses what a broken presynaptic layer could send it: a neuron it lacks, one neuron twice', () => {
+    const { conv } = tinyEngine([0.6, 0.6, 0.6, 0.6], [0.5, 0.5, 0.9, 0.5]);
+    conv.beginSample(1);
+    expect(() => conv.deliver(9, 0)).toThrow(/conv layer 1: presynaptic neuron 9 does not exist \(9 neurons\)/);
+    expect(() => conv.deliver(-1, 0)).toThrow(/presynaptic neuron -1 does not exist/);
+    conv.beginSample(2);
+    for (let n = 0; n < 9; n++) conv.deliver(n, 0);
+    expect(() => conv.deliver(0, 0)).toThrow(/more input spikes in one bin than presynaptic neurons/);
+    // one neuron in five bins of a sample (zero weights: nothing crosses): its positions get
+    // more taps than their 2×2 kernels have, which the kernel finds
+    const silent = tinyEngine([0, 0, 0, 0], [0, 0, 0, 0]).conv;
+    silent.beginSample(1);
+    for (let t = 0; t < 4; t++) {
+      silent.deliver(4, t);
+      silent.closeBin(false);
+    }
+    silent.deliver(4, 4);
+    expect(() => silent.closeBin(false)).toThrow(/conv layer 1: a position received more input spikes in one sample than its kernel has taps/);
+  });
+
   it('integrates per bin, fires the largest crossing map per position, once', () => {
     // taps (0,0) (0,1) (1,0) (1,1)
     const { engine, conv } = tinyEngine([0.6, 0.6, 0.6, 0.6], [0.5, 0.5, 0.9, 0.5]);
