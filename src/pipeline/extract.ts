@@ -2,13 +2,13 @@
  * Feature extraction (SPEC §6): run images without learning and keep, per image, the output
  * neurons that spiked, plus the per-layer figures summed over the images.
  */
-import type { Engine } from '../events/engine.js';
+import { denseMacs, type Engine } from '../events/engine.js';
 import { imageAt, type ImageSet } from '../data/idx.js';
 import { neuronCount } from '../neurons/network.js';
 import { rankOrderEncode } from '../neurons/encoder.js';
 import { InterruptedError } from '../errors.js';
 import { concatFeatures, FeatureBuilder, type SparseFeatures } from '../readout/features.js';
-import { addSummary, emptyTotals, mergeTotals, type RunTotals } from './infer.js';
+import { addLastSample, emptyTotals, mergeTotals, type RunTotals } from './infer.js';
 
 export interface ExtractResult {
   features: SparseFeatures;
@@ -30,12 +30,13 @@ export function extractFeatures(engine: Engine, images: ImageSet, start: number,
   const totals = emptyTotals();
   const spikeTimes = new Int32Array(images.height * images.width);
   const T = engine.network.timeBins;
+  const macs = engine.network.layers.map((_, i) => denseMacs(engine.network, i));
   for (let i = start; i < end; i++) {
     rankOrderEncode(imageAt(images, i), T, spikeTimes);
     engine.runSample(spikeTimes);
     const out = engine.outputSpikes();
     builder.add(out.neuron, out.count);
-    addSummary(totals, engine.summary());
+    addLastSample(totals, engine, macs);
     onProgress?.(i - start + 1);
   }
   return { features: builder.build(), totals };

@@ -64,10 +64,57 @@ export class FeatureBuilder {
       this.indices = n;
     }
     const start = this.nnz;
-    for (let i = 0; i < count; i++) this.indices[this.nnz++] = active[i];
-    this.indices.subarray(start, this.nnz).sort();
+    if (!this.addBySet(active, count)) {
+      for (let i = 0; i < count; i++) this.indices[this.nnz++] = active[i];
+      this.indices.subarray(start, this.nnz).sort();
+    }
     this.rows++;
     this.offsets[this.rows] = this.nnz;
+  }
+
+  /** Bits of the features of the sample being added ({@link addBySet}), all clear between samples. */
+  private set: Uint32Array | undefined;
+
+  /**
+   * Append `active` in ascending order through a bit set over the features, when its entries
+   * are distinct integer features (a network's spikes are): a pass over the set's words
+   * instead of a sort. Returns false, having appended nothing, where that does not hold.
+   */
+  private addBySet(active: ArrayLike<number>, count: number): boolean {
+    const set = (this.set ??= new Uint32Array(Math.ceil(this.cols / 32)));
+    let lo = set.length;
+    let hi = -1;
+    let distinct = true;
+    let i = 0;
+    for (; i < count; i++) {
+      const f = active[i];
+      if (!(f >= 0 && f < this.cols && f === (f | 0))) break;
+      const word = f >>> 5;
+      const bit = 1 << (f & 31);
+      if ((set[word] & bit) !== 0) distinct = false;
+      set[word] |= bit;
+      if (word < lo) lo = word;
+      if (word > hi) hi = word;
+    }
+    if (i < count || !distinct) {
+      // clear what was set, and let the caller sort
+      for (let j = 0; j < i; j++) set[active[j] >>> 5] = 0;
+      return false;
+    }
+    const indices = this.indices;
+    let n = this.nnz;
+    for (let word = lo; word <= hi; word++) {
+      let bits = set[word];
+      if (bits === 0) continue;
+      set[word] = 0;
+      while (bits !== 0) {
+        const low = bits & -bits;
+        indices[n++] = (word << 5) + 31 - Math.clz32(low);
+        bits ^= low;
+      }
+    }
+    this.nnz = n;
+    return true;
   }
 
   build(): SparseFeatures {

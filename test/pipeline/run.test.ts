@@ -8,6 +8,7 @@ import { Engine } from '../../src/events/engine.js';
 import { resolveNetwork } from '../../src/neurons/network.js';
 import { readCheckpoint, readFeatureSet } from '../../src/pipeline/checkpoint.js';
 import { extractFeatures, featureCount } from '../../src/pipeline/extract.js';
+import { addSummary, emptyTotals, inferImages } from '../../src/pipeline/infer.js';
 import { runExperiment, type RunResult } from '../../src/pipeline/run.js';
 import { loadScenario, withOverrides } from '../../src/pipeline/scenario.js';
 import { WorkerPool } from '../../src/pipeline/workers.js';
@@ -131,6 +132,15 @@ describe('feature extraction', () => {
       await one.close();
       await two.close();
     }
+  });
+
+  it('sums the same per-layer figures as the samples\' summaries', () => {
+    const engine = new Engine(resolveNetwork(), { random: new SeededRandom(4) });
+    const extracted = extractFeatures(engine, mnist.test, 0, 200).totals;
+    const summed = emptyTotals();
+    inferImages(engine, mnist.test, Int32Array.from({ length: 200 }, (_, i) => i), () => addSummary(summed, engine.summary()));
+    expect(extracted).toEqual(summed);
+    expect(extracted.samples).toBe(200);
   });
 
   it('keeps the workers right when one pool extracts with other weights and other images in turn', async () => {

@@ -129,6 +129,22 @@ describe('L2-loss SVM by dual coordinate descent', () => {
   });
 });
 
+describe('compact features', () => {
+  it('hold each sample\'s features ascending, distinct or not, in any order given', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 200 }), fc.array(fc.array(fc.nat(), { maxLength: 60 }), { maxLength: 20 }), fc.boolean(), (cols, rows, unique) => {
+        const given = rows.map((r) => r.map((x) => x % cols)).map((r) => (unique ? [...new Set(r)] : r));
+        const b = new FeatureBuilder(cols, 2, 4);
+        for (const r of given) b.add(Int32Array.from(r));
+        const f = b.build();
+        expect(f.rows).toBe(given.length);
+        given.forEach((r, i) => expect(Array.from(f.indices.subarray(f.offsets[i], f.offsets[i + 1]))).toEqual([...r].sort((x, y) => x - y)));
+      }),
+      { seed: 20261201, numRuns: 300 },
+    );
+  });
+});
+
 describe('the native pass of the solver', () => {
   it('gives the JavaScript loop\'s weights and passes, bit for bit', () => {
     // random binary problems with shared, repeated and empty rows (ties, rows that update and
