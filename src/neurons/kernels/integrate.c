@@ -41,7 +41,7 @@ typedef struct {
   uint16_t *levels, *levelSum, *zeroLevels;
   char *base;
   int32_t tpm, mp, maps, round, maxDeferred, candidateSum, sample, sampleCount;
-  double threshold, restV;
+  double threshold;
   int simd;
   /* scratch: the weight (or level) rows of the taps of one bin (or one fold), and candidate bits */
   const void **rows;
@@ -532,10 +532,10 @@ static napi_value Create(napi_env env, napi_callback_info info) {
     }
   }
   int32_t ints[4];
-  double threshold, restV;
+  double threshold;
   for (int i = 0; i < 4; i++) CHECK(napi_get_value_int32(env, argv[2 + i], &ints[i]));
   CHECK(napi_get_value_double(env, argv[6], &threshold));
-  CHECK(napi_get_value_double(env, argv[7], &restV));
+  /* argv[7], v_rest, is WebAssembly's configuration too; here the row at rest carries it */
   int32_t simd;
   CHECK(napi_get_value_int32(env, argv[8], &simd));
   Kernel *k = calloc(1, sizeof(Kernel));
@@ -572,7 +572,6 @@ static napi_value Create(napi_env env, napi_callback_info info) {
   k->maps = ints[2];
   k->round = ints[3];
   k->threshold = threshold;
-  k->restV = restV;
   k->simd = simd < bestSimd() ? simd : bestSimd();
   k->rows = malloc(((size_t)k->tpm + 1) * sizeof(void *));
   k->bits = calloc((size_t)k->mp / 64 + 1, sizeof(uint64_t));
