@@ -188,13 +188,28 @@ export async function coordinateSweep(o: CoordinateOptions): Promise<{ recorded:
       if (o.signal?.aborted) throw new InterruptedError(o.signal.reason);
       const missing: [string, SweepPointSpec][] = [];
       for (const [jobId, point] of [...pending.entries()]) {
+        // the state first, then the job: a job finishes atomically (set and fields in one
+        // script), so a job read after its state says finished holds its result; read the
+        // other way round, a job finishing in between is 'completed' with no result yet
+        const state = await queue.getJobState(jobId);
+        if (state === 'unknown') {
+          missing.push([jobId, point]);
+          continue;
+        }
+        if (state !== 'completed' && state !== 'failed') continue;
         const job = await queue.getJob(jobId);
         if (job === undefined || job === null) {
           missing.push([jobId, point]);
           continue;
         }
-        const state = await job.getState();
-        if (state === 'completed') {
+        const value: unknown = job.returnvalue;
+        if (state === 'completed' && (typeof value !== 'object' || value === null)) {
+          // a worker of this version always returns the run's summary
+          const reason = `completed without a result (returnvalue ${JSON.stringify(value)})`;
+          failed.push({ id: point.id, reason });
+          o.onFailed?.(point.id, reason);
+          pending.delete(jobId);
+        } else if (state === 'completed') {
           if (!pointDone(o.outDir, point.id)) {
             const result: SweepPointResult = {
               format: 'evspike-sweep-point',
@@ -203,7 +218,7 @@ export async function coordinateSweep(o: CoordinateOptions): Promise<{ recorded:
               ...jobDataOf(o.sweep, point, o.version, checksum).point,
               evspike: o.version,
               dataChecksum: checksum,
-              result: job.returnvalue as Record<string, unknown>,
+              result: value as Record<string, unknown>,
             };
             writeFileAtomic(pointFile(o.outDir, point.id), JSON.stringify(result) + '\n');
             if (job.finishedOn !== undefined) latencyMs.push(Date.now() - job.finishedOn);

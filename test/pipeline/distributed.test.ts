@@ -2,13 +2,14 @@
  * Sweeps through BullMQ on a real Redis over a real connection: two worker processes give the
  * local results; a worker SIGKILLed mid-job loses nothing; a coordinator stopped and started
  * again goes on; a private redis-server restarted empty mid-sweep loses no point; a malformed or
- * foreign job is refused with its reason. Each test uses its own queue prefix.
+ * foreign job is refused with its reason; a job completed without a result is not recorded. Each
+ * test uses its own queue prefix.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { loadMnist } from '../../src/data/mnist.js';
@@ -244,6 +245,24 @@ describe('sweeps through BullMQ on Redis', () => {
       stop(worker);
       await queue.obliterate({ force: true }).catch(() => {});
       await queue.close();
+    }
+  });
+
+  it('a job completed without a result is reported failed, not recorded', async (ctx) => {
+    if (redis === undefined) return ctx.skip();
+    const prefix = newPrefix();
+    // a foreign worker on the queue that completes every job and returns nothing
+    const foreign = new Worker(QUEUE_NAME, async () => undefined, { connection: parseQueueUrl(redis.url), prefix });
+    try {
+      const sweep = loadSweep(sweepFile(tmp('q7')));
+      const out = join(tmp('q7out'), 'out');
+      const r = await coordinateSweep({ sweep, points: sweepPoints(sweep), data: mnist, outDir: out, version: version(), connection: parseQueueUrl(redis.url), prefix, timing: FAST });
+      expect(r.recorded).toBe(0);
+      expect(r.failed).toHaveLength(4);
+      for (const f of r.failed) expect(f.reason).toBe('completed without a result (returnvalue null)');
+      expect(resultsOf(out).size).toBe(0);
+    } finally {
+      await foreign.close();
     }
   });
 
