@@ -275,6 +275,42 @@ static int32_t integrate(Kernel *k, int32_t pos, int check) {
  * unchanged), each bin summed in arrival order and rounded once, as the row's pass does per
  * map: two independent chains of additions, side by side (c2 may equal c1).
  */
+#if X86
+/* Without a branch per tap: the two maps side by side in one register, every tap adding its
+ * weights to the bin's sums, and a first-of-bin tap instead closing the bin before (its sums,
+ * rounded, added to the potentials) and starting its own, by masks. The same additions in the
+ * same order as the loop below; the bins' boundaries, which fall anywhere, cost no mispredicted
+ * branches. */
+static void mapPotentials(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double *x1, double *x2) {
+  const int32_t from = k->done[pos];
+  const int32_t to = k->count[pos];
+  const int32_t *t = k->taps + (size_t)pos * k->tpm;
+  const double *row = from == 0 ? k->restRow : k->pot + (size_t)pos * k->mp;
+  __m128d v = _mm_loadh_pd(_mm_load_sd(row + c1), row + c2);
+  if (from == to) {
+    _mm_storel_pd(x1, v);
+    _mm_storeh_pd(x2, v);
+    return;
+  }
+  const double *w = weightRow(k, t[from]);
+  __m128d sum = _mm_loadh_pd(_mm_load_sd(w + c1), w + c2);
+  const int round = k->round;
+  for (int32_t j = from + 1; j < to; j++) {
+    const int32_t tap = t[j];
+    w = weightRow(k, tap);
+    const __m128d x = _mm_loadh_pd(_mm_load_sd(w + c1), w + c2);
+    /* all ones where this tap starts a bin */
+    const __m128d first = _mm_castsi128_pd(_mm_set1_epi64x((int64_t)(tap >> 31)));
+    /* float32 mode: a single tap's weight is a float32 already, so rounding it changes nothing */
+    const __m128d closed = _mm_add_pd(v, round ? _mm_cvtps_pd(_mm_cvtpd_ps(sum)) : sum);
+    v = _mm_or_pd(_mm_and_pd(first, closed), _mm_andnot_pd(first, v));
+    sum = _mm_or_pd(_mm_and_pd(first, x), _mm_andnot_pd(first, _mm_add_pd(sum, x)));
+  }
+  v = _mm_add_pd(v, round ? _mm_cvtps_pd(_mm_cvtpd_ps(sum)) : sum);
+  _mm_storel_pd(x1, v);
+  _mm_storeh_pd(x2, v);
+}
+#else
 static void mapPotentials(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double *x1, double *x2) {
   const int32_t from = k->done[pos];
   const int32_t to = k->count[pos];
@@ -301,6 +337,7 @@ static void mapPotentials(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double
   *x1 = a;
   *x2 = b;
 }
+#endif
 
 /*
  * Decide by the level bounds whether `pos` spikes in this bin (see integrate.wat's $crossing):
@@ -368,7 +405,7 @@ static int32_t step(Kernel *k, const int32_t *src, int32_t n, int32_t bin) {
   int32_t *restrict stamp = k->stamp, *restrict binStamp = k->binStamp, *restrict count = k->count;
   int32_t *restrict taps = k->taps, *restrict touched = k->touched;
   uint8_t *restrict dead = k->dead;
-  int32_t tc = 0, applied = 0, fanout = 0, overflow = 0;
+  int32_t tc = 0, applied = 0, fanout = 0;
   for (int32_t s = 0; s < n; s++) {
     const int32_t sid = src[s];
     const int32_t end = start[sid + 1];
@@ -385,26 +422,30 @@ static int32_t step(Kernel *k, const int32_t *src, int32_t n, int32_t bin) {
       touched[tc] = pos;
       tc += fresh;
       /* a position receives at most tpm taps in a sample (each source spikes once); one more
-       * means a presynaptic layer broke that: nothing is written past the position's row, and
-       * the bin fails */
+       * means a presynaptic layer broke that: its count goes past tpm (checked below, where it
+       * is put back), its tap is written over the row's last, never past the row */
       const int32_t cnt = count[pos];
-      const int32_t room = cnt < tpm;
-      overflow |= !room;
-      taps[(size_t)pos * tpm + (room ? cnt : tpm - 1)] = payload[i] | (int32_t)((uint32_t)fresh << 31);
-      count[pos] = cnt + (alive & room);
+      taps[(size_t)pos * tpm + (cnt < tpm ? cnt : tpm - 1)] = payload[i] | (int32_t)((uint32_t)fresh << 31);
+      count[pos] = cnt + alive;
       applied += alive;
     }
   }
-  if (overflow) return -1;
   k->stats[0] += applied;
   k->stats[1] += fanout;
-  /* the touched positions that may cross, compacted in place */
-  int32_t m = 0;
+  /* the touched positions that may cross, compacted in place; a position past tpm taps
+   * received one this bin (it was alive), so it is among them */
+  int32_t m = 0, overflow = 0;
   for (int32_t i = 0; i < tc; i++) {
-    const int32_t pos = k->touched[i];
-    k->touched[m] = pos;
-    m += k->count[pos] > k->maxDeferred;
+    const int32_t pos = touched[i];
+    const int32_t cnt = count[pos];
+    if (cnt > tpm) {
+      count[pos] = tpm;
+      overflow = 1;
+    }
+    touched[m] = pos;
+    m += cnt > k->maxDeferred;
   }
+  if (overflow) return -1;
   const int bounding = k->maxDeferred > 0;
   int32_t spikes = 0;
   for (int32_t i = 0; i < m; i++) {
