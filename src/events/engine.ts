@@ -12,7 +12,7 @@ import { ConvLayer } from '../neurons/conv.js';
 import type { KernelChoice, KernelName } from '../neurons/kernels/integrate.js';
 import { kindOf } from '../neurons/kinds/index.js';
 import { InputLayer } from '../neurons/input.js';
-import { isTrainable, type LayerCounts, type RuntimeLayer, type SpikeLog, type TrainableLayer } from '../neurons/layer.js';
+import { isTrainable, runBinsByCalls, type LayerCounts, type RuntimeLayer, type SpikeLog, type TrainableLayer } from '../neurons/layer.js';
 import { neuronCount, type ResolvedNetwork } from '../neurons/network.js';
 import type { LearningState } from '../plasticity/rule.js';
 import type { SeededRandom } from '../util/random.js';
@@ -160,7 +160,9 @@ export class Engine {
     const streams = this.streams;
     const observing = streams.spikesObserved;
     if (observing && last === 0) this.emitLog(sample, 0, inputLog, 0);
-    if (integerTimes && !options.useHeap) {
+    if (integerTimes && !options.useHeap && !observing && learnLayer < 0) {
+      this.runLayers(last);
+    } else if (integerTimes && !options.useHeap) {
       this.runBins(sample, last, learnLayer, observing);
     } else {
       this.runQueue(sample, last, learnLayer, observing);
@@ -177,16 +179,8 @@ export class Engine {
    */
   private runBins(sample: number, last: number, learnLayer: number, observing: boolean): void {
     const T = this.network.timeBins;
-    const inputLog = this.input.spikes;
-    // the input spikes by bin, each bin in ascending neuron order (a counting sort)
-    const binStart = this.binStart.length >= T + 1 ? this.binStart : (this.binStart = new Int32Array(T + 1));
-    binStart.fill(0, 0, T + 1);
-    for (let s = 0; s < inputLog.count; s++) binStart[inputLog.time[s] + 1]++;
-    for (let t = 0; t < T; t++) binStart[t + 1] += binStart[t];
-    const byBin = this.byBin.length >= inputLog.count ? this.byBin : (this.byBin = new Int32Array(Math.max(inputLog.count, 2 * this.byBin.length)));
-    const fill = this.binFill.length >= T ? this.binFill : (this.binFill = new Int32Array(T));
-    fill.set(binStart.subarray(0, T));
-    for (let s = 0; s < inputLog.count; s++) byBin[fill[inputLog.time[s]]++] = inputLog.neuron[s];
+    this.inputByBin();
+    const { binStart, byBin } = this;
     const streams = this.streams;
     for (let t = 0; t < T; t++) {
       let sources: Int32Array = byBin;
@@ -208,6 +202,50 @@ export class Engine {
           this.emitLog(sample, li, log, first);
         }
       }
+    }
+  }
+
+  /**
+   * The input spikes by bin, each bin in ascending neuron order (a counting sort): those of bin
+   * t are `byBin[binStart[t] … binStart[t + 1])`.
+   */
+  private inputByBin(): void {
+    const T = this.network.timeBins;
+    const inputLog = this.input.spikes;
+    const binStart = this.binStart.length >= T + 1 ? this.binStart : (this.binStart = new Int32Array(T + 1));
+    binStart.fill(0, 0, T + 1);
+    for (let s = 0; s < inputLog.count; s++) binStart[inputLog.time[s] + 1]++;
+    for (let t = 0; t < T; t++) binStart[t + 1] += binStart[t];
+    const byBin = this.byBin.length >= inputLog.count ? this.byBin : (this.byBin = new Int32Array(Math.max(inputLog.count, 2 * this.byBin.length)));
+    const fill = this.binFill.length >= T ? this.binFill : (this.binFill = new Int32Array(T));
+    fill.set(binStart.subarray(0, T));
+    for (let s = 0; s < inputLog.count; s++) byBin[fill[inputLog.time[s]]++] = inputLog.neuron[s];
+  }
+
+  /**
+   * Integer times, no learning, nobody observing the spikes: the same events layer by layer
+   * instead of bin by bin. A layer's bin t depends only on the spikes the layers before it
+   * emitted up to bin t, so running each layer through every bin before the next gives every
+   * layer the same input in the same order (within a bin, a layer's spikes in the order it
+   * emits them); a layer can then take a whole sample in one call ({@link RuntimeLayer.runBins}).
+   * With learning the order matters (a rule reads the layer before at the bin it learns in).
+   */
+  private runLayers(last: number): void {
+    const T = this.network.timeBins;
+    this.inputByBin();
+    let sources: Int32Array = this.byBin;
+    const binStart = this.binStart;
+    for (let li = 1; li <= last; li++) {
+      const layer = this.hidden[li - 1];
+      if (layer.runBins !== undefined) layer.runBins(sources, binStart, T);
+      else runBinsByCalls(layer, sources, binStart, T);
+      if (li === last) break;
+      // this layer's spikes by bin: the log is in bin order already
+      const log = layer.spikes;
+      binStart.fill(0, 0, T + 1);
+      for (let s = 0; s < log.count; s++) binStart[log.time[s] + 1]++;
+      for (let t = 0; t < T; t++) binStart[t + 1] += binStart[t];
+      sources = log.neuron;
     }
   }
 

@@ -20,7 +20,7 @@ import type { LearningRule } from '../plasticity/rule.js';
 import { createLearningRule } from '../plasticity/rules.js';
 import { createWinnerMask, resetWinnerMask, selectWinners, type WinnerMask } from '../plasticity/winners.js';
 import type { Connectivity, LayerCounts, PresynapticLayer, SpikeLog, TrainableLayer } from './layer.js';
-import { createSpikeLog } from './layer.js';
+import { createSpikeLog, runBinsByCalls } from './layer.js';
 import type { ResolvedConvLayer } from './kinds/conv.js';
 import {
   ADDITIONS,
@@ -264,7 +264,7 @@ export class ConvLayer implements TrainableLayer {
     if (deferring > 0) this.pending = true;
     const spiked = this.step.step(this.sourceCount, this.binSerial);
     if (spiked < 0) {
-      throw new EvspikeError(`conv layer ${this.spec.index}: a position received more input spikes in one sample than its kernel has taps (a presynaptic neuron spiked twice)`);
+      throw this.overflowError();
     }
     this.sourceCount = 0;
     const { spikePos, spikeMap } = this.step;
@@ -294,6 +294,53 @@ export class ConvLayer implements TrainableLayer {
     // need no writes: the position is dead, and potentialAt answers from spikedMap.
     this.counts.spikes = log.count;
     return first;
+  }
+
+  /**
+   * Every bin of a sample that does not learn, in one call of the kernel where it has one (the
+   * native kernel), else bin by bin: the same spikes, counts and state as {@link deliver} and
+   * {@link closeBin} per bin.
+   */
+  runBins(sources: Int32Array, binStart: Int32Array, timeBins: number): void {
+    const run = this.step.runBins;
+    const log = this.spikes;
+    if (run === undefined || log.count !== 0) {
+      runBinsByCalls(this, sources, binStart, timeBins);
+      return;
+    }
+    if (this.boundsStale) this.refreshBounds();
+    if (this.deferrable !== this.deferring) {
+      this.step.setMaxDeferred(this.deferrable);
+      this.deferring = this.deferrable;
+    }
+    let bins = 0;
+    let lastBin = Number.NaN;
+    for (let t = 0; t < timeBins; t++) {
+      if (binStart[t + 1] > binStart[t]) {
+        bins++;
+        lastBin = t;
+      }
+    }
+    if (bins === 0) return;
+    if (this.deferring > 0) this.pending = true;
+    const spikes = run(sources, binStart, timeBins, this.binSerial, log.neuron, log.time, this.spikeV, this.spikedMap);
+    if (spikes === -2) {
+      let bad = binStart[0];
+      while (sources[bad] >= 0 && sources[bad] < this.sources.length) bad++;
+      throw new EvspikeError(`conv layer ${this.spec.index}: presynaptic neuron ${sources[bad]} does not exist (${this.sources.length} neurons)`);
+    }
+    if (spikes < 0) {
+      throw this.overflowError();
+    }
+    // the serials the kernel gave the bins, as closeBin counts them
+    for (let b = 0; b < bins; b++) this.binSerial = this.binSerial === 0xffffffff ? 1 : this.binSerial + 1;
+    this.binTime = lastBin;
+    log.count = spikes;
+    this.counts.spikes = spikes;
+  }
+
+  private overflowError(): EvspikeError {
+    return new EvspikeError(`conv layer ${this.spec.index}: a position received more input spikes in one sample than its kernel has taps (a presynaptic neuron spiked twice)`);
   }
 
   /** Potential of neuron `flat` at the end of bin `time` (only the latest bin is kept). */

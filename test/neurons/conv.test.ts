@@ -48,6 +48,14 @@ describe('SSIF conv layer', () => {
     }
     silent.deliver(4, 4);
     expect(() => silent.closeBin(false)).toThrow(/conv layer 1: a position received more input spikes in one sample than its kernel has taps/);
+    // the same through a whole sample's bins in one call (one kernel call where it has one)
+    const bins = Int32Array.of(0, 1, 2, 3, 4, 5);
+    silent.beginSample(2);
+    expect(() => silent.runBins(Int32Array.of(4, 4, 4, 4, 4), bins, 5)).toThrow(/conv layer 1: a position received more input spikes in one sample than its kernel has taps/);
+    silent.beginSample(3);
+    expect(() => silent.runBins(Int32Array.of(0, 1, 9, 2, 3), bins, 5)).toThrow(/conv layer 1: presynaptic neuron 9 does not exist \(9 neurons\)/);
+    silent.beginSample(4);
+    expect(() => silent.runBins(Int32Array.of(0, -1, 2, 3, 4), bins, 5)).toThrow(/presynaptic neuron -1 does not exist/);
   });
 
   it('integrates per bin, fires the largest crossing map per position, once', () => {

@@ -248,6 +248,32 @@ describe('single-spike invariants (fast-check)', () => {
     );
   });
 
+  it('runs a sample that does not learn layer by layer (a layer in one call) exactly as through the heap: spikes, counts, potentials', () => {
+    fc.assert(
+      fc.property(networkCase, ({ net, weights, inputs }) => {
+        const byLayers = new Engine(net, { weights });
+        const byHeap = new Engine(net, { weights });
+        for (const input of inputs) {
+          byLayers.runSample(input);
+          byHeap.runSample(input, { useHeap: true });
+          for (let li = 0; li < net.layers.length; li++) expect(spikeTimesOf(byLayers, li)).toEqual(spikeTimesOf(byHeap, li));
+          expect(byLayers.summary()).toEqual(byHeap.summary());
+          // the order within a bin too: the next layer receives the spikes in it
+          for (let li = 1; li < net.layers.length; li++) {
+            const a = byLayers.layer(li).spikes;
+            const b = byHeap.layer(li).spikes;
+            expect(Array.from(a.neuron.subarray(0, a.count))).toEqual(Array.from(b.neuron.subarray(0, b.count)));
+          }
+          for (const li of convIndices(net)) {
+            const n = net.layers[li].outShape.channels * net.layers[li].outShape.height * net.layers[li].outShape.width;
+            for (let k = 0; k < n; k++) expect(Object.is(byLayers.layer(li).potentialAt(k, net.timeBins - 1), byHeap.layer(li).potentialAt(k, net.timeBins - 1))).toBe(true);
+          }
+        }
+      }),
+      { seed: 119, numRuns: RUNS },
+    );
+  });
+
   it('skips exactly: skipping on or off, the same spikes, winners, weights and potentials, with fewer additions', () => {
     let skippedSamples = 0;
     fc.assert(

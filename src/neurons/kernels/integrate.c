@@ -41,6 +41,8 @@ typedef struct {
   uint16_t *levels, *levelSum, *zeroLevels;
   char *base;
   int32_t tpm, mp, maps, round, maxDeferred, candidateSum, sample, sampleCount;
+  /* the layer's positions and presynaptic neurons (for runBins' checks) */
+  int32_t positions, sources;
   double threshold;
   int simd;
   /* scratch: the weight (or level) rows of the taps of one bin (or one fold), and candidate bits */
@@ -549,14 +551,15 @@ static napi_value Alignment(napi_env env, napi_callback_info info) {
   return int32Value(env, (int32_t)((uintptr_t)(-(intptr_t)memory) & (uintptr_t)(bytes - 1)));
 }
 
-/* create(memory: ArrayBuffer, offsets: number[22], tpm, mp, maps, round, threshold, restV, simd):
- * simd caps the vectors (for tests of the narrower ones); the widest available is used below it */
+/* create(memory: ArrayBuffer, offsets: number[22], tpm, mp, maps, round, threshold, restV, simd,
+ * positions, sources): simd caps the vectors (for tests of the narrower ones); the widest
+ * available is used below it */
 static napi_value Create(napi_env env, napi_callback_info info) {
-  napi_value argv[9];
-  size_t argc = 9;
+  napi_value argv[11];
+  size_t argc = 11;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 9) {
-    napi_throw_type_error(env, NULL, "evspike native kernel: create takes 9 arguments");
+  if (argc < 11) {
+    napi_throw_type_error(env, NULL, "evspike native kernel: create takes 11 arguments");
     return NULL;
   }
   void *memory;
@@ -577,8 +580,10 @@ static napi_value Create(napi_env env, napi_callback_info info) {
   for (int i = 0; i < 4; i++) CHECK(napi_get_value_int32(env, argv[2 + i], &ints[i]));
   CHECK(napi_get_value_double(env, argv[6], &threshold));
   /* argv[7], v_rest, is WebAssembly's configuration too; here the row at rest carries it */
-  int32_t simd;
+  int32_t simd, positions, sources;
   CHECK(napi_get_value_int32(env, argv[8], &simd));
+  CHECK(napi_get_value_int32(env, argv[9], &positions));
+  CHECK(napi_get_value_int32(env, argv[10], &sources));
   Kernel *k = calloc(1, sizeof(Kernel));
   if (k == NULL) {
     napi_throw_error(env, NULL, "evspike native kernel: out of memory");
@@ -614,6 +619,8 @@ static napi_value Create(napi_env env, napi_callback_info info) {
   k->round = ints[3];
   k->threshold = threshold;
   k->simd = simd < bestSimd() ? simd : bestSimd();
+  k->positions = positions;
+  k->sources = sources;
   k->rows = malloc(((size_t)k->tpm + 1) * sizeof(void *));
   k->bits = calloc((size_t)k->mp / 64 + 1, sizeof(uint64_t));
   if (k->rows == NULL || k->bits == NULL) {
@@ -687,8 +694,6 @@ static napi_value ForgetBounds(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* ---- The readout's dual coordinate descent (linear-svm.ts), one pass ---- */
-
 /* The data of a typed array argument, or NULL (thrown) when it is not one of `type`. */
 static void *typedData(napi_env env, napi_value value, napi_typedarray_type type, size_t *length) {
   napi_typedarray_type got;
@@ -696,11 +701,87 @@ static void *typedData(napi_env env, napi_value value, napi_typedarray_type type
   napi_value buffer;
   size_t offset;
   if (napi_get_typedarray_info(env, value, &got, length, &data, &buffer, &offset) != napi_ok || got != type) {
-    napi_throw_type_error(env, NULL, "evspike native readout: an argument is not the typed array expected");
+    napi_throw_type_error(env, NULL, "evspike native kernel: an argument is not the typed array expected");
     return NULL;
   }
   return data;
 }
+
+/*
+ * runBins(k, sources, binStart, T, bin, logNeuron, logTime, spikeV, spikedMap): a sample's
+ * bins in one call, none learning (see ConvKernel.runBins): the sources of bin t are
+ * sources[binStart[t] … binStart[t+1]); each non-empty bin steps with the next serial after
+ * `bin` (never 0, as integrate.ts counts them) and appends its spikes to the log from index 0
+ * on, in ascending flat index (map · positions + pos), with time t, the spiking potential and
+ * the position's spiking map. Returns the log's length, -1 when a position received more taps
+ * than its kernel has, -2 for a source that is not a presynaptic neuron.
+ */
+static napi_value RunBins(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  size_t argc = 9;
+  void *data = NULL;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 9 || napi_get_value_external(env, argv[0], &data) != napi_ok) {
+    napi_throw_type_error(env, NULL, "evspike native kernel: wrong arguments");
+    return NULL;
+  }
+  Kernel *k = data;
+  size_t ns, nb, nn, nt, nv, nm;
+  const int32_t *sources = typedData(env, argv[1], napi_int32_array, &ns);
+  const int32_t *binStart = typedData(env, argv[2], napi_int32_array, &nb);
+  int32_t *logNeuron = typedData(env, argv[5], napi_int32_array, &nn);
+  double *logTime = typedData(env, argv[6], napi_float64_array, &nt);
+  double *spikeV = typedData(env, argv[7], napi_float64_array, &nv);
+  int32_t *spikedMap = typedData(env, argv[8], napi_int32_array, &nm);
+  if (!sources || !binStart || !logNeuron || !logTime || !spikeV || !spikedMap) return NULL;
+  int32_t T, bin;
+  CHECK(napi_get_value_int32(env, argv[3], &T));
+  CHECK(napi_get_value_int32(env, argv[4], &bin));
+  const size_t positions = (size_t)k->positions;
+  if (T < 0 || nb < (size_t)T + 1 || nn < positions || nt < positions || nv < positions || nm < positions) {
+    napi_throw_range_error(env, NULL, "evspike native kernel: runBins' arrays are too short");
+    return NULL;
+  }
+  for (int32_t t = 0; t < T; t++) {
+    if (binStart[t] < 0 || binStart[t] > binStart[t + 1] || (size_t)binStart[t + 1] > ns) {
+      napi_throw_range_error(env, NULL, "evspike native kernel: runBins' bin starts are not ascending within the sources");
+      return NULL;
+    }
+  }
+  for (int32_t i = binStart[0]; i < (T > 0 ? binStart[T] : 0); i++) {
+    if (sources[i] < 0 || sources[i] >= k->sources) return int32Value(env, -2);
+  }
+  const int32_t mp = k->mp;
+  int32_t count = 0;
+  uint32_t serial = (uint32_t)bin;
+  for (int32_t t = 0; t < T; t++) {
+    const int32_t from = binStart[t], to = binStart[t + 1];
+    if (from == to) continue;
+    serial = serial == 0xffffffffu ? 1 : serial + 1;
+    const int32_t spiked = step(k, sources + from, to - from, (int32_t)serial);
+    if (spiked < 0) return int32Value(env, -1);
+    /* the bin's spikes in ascending flat index (an insertion sort: a bin holds a few dozen) */
+    const int32_t first = count;
+    for (int32_t i = 0; i < spiked; i++) {
+      const int32_t pos = k->spikePos[i], map = k->spikeMap[i];
+      const int32_t flat = map * k->positions + pos;
+      const double v = k->pot[(size_t)pos * mp + map];
+      int32_t j = first + i - 1;
+      for (; j >= first && logNeuron[j] > flat; j--) {
+        logNeuron[j + 1] = logNeuron[j];
+        spikeV[j + 1] = spikeV[j];
+      }
+      logNeuron[j + 1] = flat;
+      spikeV[j + 1] = v;
+      logTime[first + i] = t;
+      spikedMap[pos] = map;
+    }
+    count += spiked;
+  }
+  return int32Value(env, count);
+}
+
+/* ---- The readout's dual coordinate descent (linear-svm.ts), one pass ---- */
 
 /*
  * svmPass(index, activeSize, offsets, indices (Uint16Array), y (Int8Array), alpha, qd, w, diag,
@@ -806,7 +887,7 @@ NAPI_MODULE_INIT() {
     napi_callback fn;
   } fns[] = {
       {"simd", Simd},           {"alignment", Alignment}, {"create", Create},       {"svmPass", SvmPass},       {"step", Step},           {"beginSample", BeginSample},         {"settle", Settle},
-      {"settleAll", SettleAll}, {"setMaxDeferred", SetMaxDeferred}, {"setCandidateSum", SetCandidateSum}, {"forgetBounds", ForgetBounds},
+      {"settleAll", SettleAll}, {"setMaxDeferred", SetMaxDeferred}, {"setCandidateSum", SetCandidateSum}, {"forgetBounds", ForgetBounds}, {"runBins", RunBins},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -110,6 +110,16 @@ export interface ConvKernel {
   forgetBounds(): void;
   /** The counters of the current sample ({@link APPLIED}, {@link FANOUT}, {@link ADDITIONS}), in the kernel's memory. */
   readonly counters: Int32Array;
+  /**
+   * Where one call can run a whole sample (the native kernel; absent elsewhere): the bins of a
+   * sample that does not learn, each non-empty one as {@link step} would with the next bin
+   * serial after `bin`. The sources of bin t are `sources[binStart[t] … binStart[t + 1])`. The
+   * spikes are written from index 0 on: `neuron` (flat index map · positions + position, in
+   * ascending order within a bin), `time` (the bin), `spikeV` (the spiking potential), and
+   * `spikedMap[position]` (the spiking map). Returns the number of spikes; −1 as {@link step}
+   * does, −2 for a source that is not a presynaptic neuron.
+   */
+  readonly runBins?: (sources: Int32Array, binStart: Int32Array, timeBins: number, bin: number, neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array) => number;
 }
 
 /**
@@ -585,7 +595,7 @@ interface NativeKernelModule {
   simd(): number;
   /** The first byte offset in `memory` at a multiple of `bytes` (a power of two) in the address space. */
   alignment(memory: ArrayBuffer, bytes: number): number;
-  create(memory: ArrayBuffer, offsets: number[], tpm: number, mp: number, maps: number, round: number, threshold: number, restV: number, simd: number): object;
+  create(memory: ArrayBuffer, offsets: number[], tpm: number, mp: number, maps: number, round: number, threshold: number, restV: number, simd: number, positions: number, sources: number): object;
   step(k: object, src: number, n: number, bin: number): number;
   beginSample(k: object, sample: number): void;
   settle(k: object, pos: number): number;
@@ -593,6 +603,7 @@ interface NativeKernelModule {
   setMaxDeferred(k: object, n: number): void;
   setCandidateSum(k: object, h: number): void;
   forgetBounds(k: object): void;
+  runBins(k: object, sources: Int32Array, binStart: Int32Array, timeBins: number, bin: number, neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array): number;
   /** One pass of the readout's dual coordinate descent (see linear-svm.ts); returns the new active size. */
   svmPass(index: Int32Array, activeSize: number, offsets: Int32Array, indices: Uint16Array, y: Int8Array, alpha: Float64Array, qd: Float64Array, w: Float64Array, diag: number, pgMaxOld: number, extremes: Float64Array): number;
 }
@@ -668,6 +679,7 @@ export function createConvKernel(g: ConvKernelGeometry, choice: KernelChoice = '
   const configuration = [g.tapsPerMap, mp, g.maps, g.roundToFloat32 ? 1 : 0, g.threshold, g.restV] as const;
   let v: Views;
   let calls: KernelCalls;
+  let runBins: ConvKernel['runBins'];
   if (kernel === 'native') {
     const native = nativeKernelModule()!;
     // the regions from the memory's first 64-byte boundary on (an ArrayBuffer's own is 16)
@@ -675,7 +687,8 @@ export function createConvKernel(g: ConvKernelGeometry, choice: KernelChoice = '
     const shift = native.alignment(memory, 64);
     for (let i = 0; i < offsets.length; i++) offsets[i] += shift;
     v = layout(g, mp, memory, offsets);
-    const k = native.create(memory, offsets.slice(0, 22), ...configuration, SIMD_LEVEL[simd]);
+    const k = native.create(memory, offsets.slice(0, 22), ...configuration, SIMD_LEVEL[simd], g.positions, g.connectivity.start.length - 1);
+    runBins = (sources, binStart, timeBins, bin, neuron, time, spikeV, spikedMap) => native.runBins(k, sources, binStart, timeBins, bin | 0, neuron, time, spikeV, spikedMap);
     calls = {
       beginSample: (sample) => native.beginSample(k, sample),
       step: (src, n, bin) => native.step(k, src, n, bin),
@@ -710,5 +723,6 @@ export function createConvKernel(g: ConvKernelGeometry, choice: KernelChoice = '
     setCandidateSum: (h) => calls.setCandidateSum(h),
     forgetBounds: () => calls.forgetBounds(),
     counters: v.stats,
+    runBins,
   };
 }
