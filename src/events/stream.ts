@@ -2,9 +2,17 @@
  * Observation of a running simulation through rxjs. The engine checks once per sample whether
  * anybody subscribes; when nobody does, nothing is built or sent, so an unobserved run costs
  * one boolean test per spike.
+ *
+ * rxjs is loaded when a stream is first asked for, not with the engine: its entry point loads
+ * some 230 files (~160 ms), which every worker thread of a run would pay at start-up without
+ * ever observing anything.
  */
-import { Subject, type Observable } from 'rxjs';
+import { createRequire } from 'node:module';
+import type { Observable, Subject } from 'rxjs';
 import type { LayerKindName } from '../neurons/kinds/index.js';
+
+let rxjs: typeof import('rxjs') | undefined;
+const loadRxjs = (): typeof import('rxjs') => (rxjs ??= createRequire(import.meta.url)('rxjs') as typeof import('rxjs'));
 
 /** A spike, as observers see it. */
 export interface SpikeEvent {
@@ -50,30 +58,44 @@ export interface SampleSummary {
 export type SimulationEvent = SpikeEvent | SampleSummary;
 
 export class SimulationStreams {
-  private readonly spikeSubject = new Subject<SpikeEvent>();
-  private readonly sampleSubject = new Subject<SampleSummary>();
+  private spikeSubject: Subject<SpikeEvent> | undefined;
+  private sampleSubject: Subject<SampleSummary> | undefined;
+  private spikeStream: Observable<SpikeEvent> | undefined;
+  private sampleStream: Observable<SampleSummary> | undefined;
 
   /** Every spike of every layer, in the order the engine handles them. */
-  readonly spikes$: Observable<SpikeEvent> = this.spikeSubject.asObservable();
+  get spikes$(): Observable<SpikeEvent> {
+    return (this.spikeStream ??= this.spikes().asObservable());
+  }
   /** One summary per sample, after the sample. */
-  readonly samples$: Observable<SampleSummary> = this.sampleSubject.asObservable();
+  get samples$(): Observable<SampleSummary> {
+    return (this.sampleStream ??= this.samples().asObservable());
+  }
 
   get spikesObserved(): boolean {
-    return this.spikeSubject.observed;
+    return this.spikeSubject?.observed ?? false;
   }
   get samplesObserved(): boolean {
-    return this.sampleSubject.observed;
+    return this.sampleSubject?.observed ?? false;
   }
 
   emitSpike(event: SpikeEvent): void {
-    this.spikeSubject.next(event);
+    this.spikeSubject?.next(event);
   }
   emitSample(summary: SampleSummary): void {
-    this.sampleSubject.next(summary);
+    this.sampleSubject?.next(summary);
   }
 
   complete(): void {
-    this.spikeSubject.complete();
-    this.sampleSubject.complete();
+    // made if nobody asked yet: a stream asked for later is then complete at once
+    this.spikes().complete();
+    this.samples().complete();
+  }
+
+  private spikes(): Subject<SpikeEvent> {
+    return (this.spikeSubject ??= new (loadRxjs().Subject)<SpikeEvent>());
+  }
+  private samples(): Subject<SampleSummary> {
+    return (this.sampleSubject ??= new (loadRxjs().Subject)<SampleSummary>());
   }
 }
