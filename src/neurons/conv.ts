@@ -38,39 +38,59 @@ import {
   type KernelName,
 } from './kernels/integrate.js';
 
+/**
+ * Along one axis, the kernel offsets d (ascending) through which input coordinate i reaches an
+ * output coordinate o = (i + padding − d) / stride < `out`: `d` and `o` of input i at
+ * [start[i], start[i + 1]).
+ */
+function axisTaps(size: number, out: number, spec: ResolvedConvLayer): { start: Int32Array; d: Int32Array; o: Int32Array } {
+  const k = spec.kernelSize;
+  const start = new Int32Array(size + 1);
+  const d = new Int32Array(size * k);
+  const o = new Int32Array(size * k);
+  let n = 0;
+  for (let i = 0; i < size; i++) {
+    start[i] = n;
+    for (let dd = 0; dd < k; dd++) {
+      const at = i + spec.padding - dd;
+      if (at < 0 || at % spec.stride !== 0 || at / spec.stride >= out) continue;
+      d[n] = dd;
+      o[n++] = at / spec.stride;
+    }
+  }
+  start[size] = n;
+  return { start, d, o };
+}
+
 /** Build the source-neuron → (position, tap) connectivity of a conv layer; payloads are tap indices. */
 export function convConnectivity(spec: ResolvedConvLayer): Connectivity {
   const { channels: inChannels, height: inH, width: inW } = spec.inShape;
   const { height: outH, width: outW } = spec.outShape;
   const k = spec.kernelSize;
+  const ys = axisTaps(inH, outH, spec);
+  const xs = axisTaps(inW, outW, spec);
+  let perChannel = 0;
+  for (let iy = 0; iy < inH; iy++) for (let ix = 0; ix < inW; ix++) perChannel += (ys.start[iy + 1] - ys.start[iy]) * (xs.start[ix + 1] - xs.start[ix]);
   const sources = inChannels * inH * inW;
   const start = new Int32Array(sources + 1);
-  const targets: number[] = [];
-  const payload: number[] = [];
+  const target = new Int32Array(inChannels * perChannel);
+  const payload = new Int32Array(inChannels * perChannel);
+  let n = 0;
   for (let ci = 0; ci < inChannels; ci++) {
     for (let iy = 0; iy < inH; iy++) {
       for (let ix = 0; ix < inW; ix++) {
-        const src = (ci * inH + iy) * inW + ix;
-        start[src] = targets.length;
-        for (let dy = 0; dy < k; dy++) {
-          const yy = iy + spec.padding - dy;
-          if (yy < 0 || yy % spec.stride !== 0) continue;
-          const y = yy / spec.stride;
-          if (y >= outH) continue;
-          for (let dx = 0; dx < k; dx++) {
-            const xx = ix + spec.padding - dx;
-            if (xx < 0 || xx % spec.stride !== 0) continue;
-            const x = xx / spec.stride;
-            if (x >= outW) continue;
-            targets.push(y * outW + x);
-            payload.push((ci * k + dy) * k + dx);
+        start[(ci * inH + iy) * inW + ix] = n;
+        for (let a = ys.start[iy]; a < ys.start[iy + 1]; a++) {
+          for (let b = xs.start[ix]; b < xs.start[ix + 1]; b++) {
+            target[n] = ys.o[a] * outW + xs.o[b];
+            payload[n++] = (ci * k + ys.d[a]) * k + xs.d[b];
           }
         }
       }
     }
   }
-  start[sources] = targets.length;
-  return { start, target: Int32Array.from(targets), payload: Int32Array.from(payload) };
+  start[sources] = n;
+  return { start, target, payload };
 }
 
 export class ConvLayer implements TrainableLayer {

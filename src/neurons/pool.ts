@@ -6,30 +6,43 @@ import type { Connectivity, LayerCounts, RuntimeLayer, SpikeLog } from './layer.
 import { createSpikeLog, sortBinSpikes } from './layer.js';
 import type { ResolvedPoolLayer } from './kinds/pool.js';
 
+/**
+ * The pool windows along one axis that hold each input coordinate i < `size`: windows
+ * [from[i], to[i]) of [0, out), window p covering [p·stride − padding, … + kernelSize).
+ */
+function windowsHolding(size: number, spec: ResolvedPoolLayer, out: number): { from: Int32Array; to: Int32Array } {
+  const { stride, padding, kernelSize } = spec;
+  const from = new Int32Array(size);
+  const to = new Int32Array(size);
+  for (let i = 0; i < size; i++) {
+    from[i] = Math.max(0, Math.ceil((i + padding - kernelSize + 1) / stride));
+    to[i] = Math.max(from[i], Math.min(out, Math.floor((i + padding) / stride) + 1));
+  }
+  return { from, to };
+}
+
 /** Build the conv-neuron → pool-neuron connectivity (windows may overlap when stride < size). */
 export function poolConnectivity(spec: ResolvedPoolLayer): Connectivity {
   const { channels, height: inH, width: inW } = spec.inShape;
   const { height: outH, width: outW } = spec.outShape;
+  const ys = windowsHolding(inH, spec, outH);
+  const xs = windowsHolding(inW, spec, outW);
+  let perChannel = 0;
+  for (let y = 0; y < inH; y++) for (let x = 0; x < inW; x++) perChannel += (ys.to[y] - ys.from[y]) * (xs.to[x] - xs.from[x]);
   const start = new Int32Array(channels * inH * inW + 1);
-  const targets: number[] = [];
+  const target = new Int32Array(channels * perChannel);
+  let k = 0;
   for (let c = 0; c < channels; c++) {
     for (let y = 0; y < inH; y++) {
       for (let x = 0; x < inW; x++) {
-        start[(c * inH + y) * inW + x] = targets.length;
-        for (let py = 0; py < outH; py++) {
-          const y0 = py * spec.stride - spec.padding;
-          if (y < y0 || y >= y0 + spec.kernelSize) continue;
-          for (let px = 0; px < outW; px++) {
-            const x0 = px * spec.stride - spec.padding;
-            if (x < x0 || x >= x0 + spec.kernelSize) continue;
-            targets.push((c * outH + py) * outW + px);
-          }
+        start[(c * inH + y) * inW + x] = k;
+        for (let py = ys.from[y]; py < ys.to[y]; py++) {
+          for (let px = xs.from[x]; px < xs.to[x]; px++) target[k++] = (c * outH + py) * outW + px;
         }
       }
     }
   }
-  start[channels * inH * inW] = targets.length;
-  const target = Int32Array.from(targets);
+  start[channels * inH * inW] = k;
   return { start, target, payload: new Int32Array(target.length) };
 }
 

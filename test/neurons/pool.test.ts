@@ -24,6 +24,32 @@ describe('single-spike pool layer', () => {
     expect(targets(conv(1, 4))).toEqual([]);
   });
 
+  it('connects exactly the windows that cover a neuron, in ascending order: overlapping, padded, strided', () => {
+    for (const [size, stride, padding, inH, inW] of [[2, 2, 0, 5, 5], [3, 1, 1, 6, 4], [3, 2, 1, 7, 7], [4, 3, 2, 9, 5], [1, 1, 0, 3, 3], [5, 2, 0, 4, 4]]) {
+      const outH = Math.max(0, Math.floor((inH + 2 * padding - size) / stride) + 1);
+      const outW = Math.max(0, Math.floor((inW + 2 * padding - size) / stride) + 1);
+      const s: ResolvedPoolLayer = { kind: 'pool', index: 2, kernelSize: size, stride, padding, inShape: { channels: 2, height: inH, width: inW }, outShape: { channels: 2, height: outH, width: outW } };
+      const c = poolConnectivity(s);
+      for (let ch = 0; ch < 2; ch++) {
+        for (let y = 0; y < inH; y++) {
+          for (let x = 0; x < inW; x++) {
+            // every window, by its definition
+            const expected: number[] = [];
+            for (let py = 0; py < outH; py++) {
+              for (let px = 0; px < outW; px++) {
+                const y0 = py * stride - padding;
+                const x0 = px * stride - padding;
+                if (y >= y0 && y < y0 + size && x >= x0 && x < x0 + size) expected.push((ch * outH + py) * outW + px);
+              }
+            }
+            const n = (ch * inH + y) * inW + x;
+            expect(Array.from(c.target.subarray(c.start[n], c.start[n + 1]))).toEqual(expected);
+          }
+        }
+      }
+    }
+  });
+
   it('fires in the first bin any neuron of its window fires, and never again', () => {
     const pool = new PoolLayer(spec, 0, -1);
     pool.beginSample(1);
