@@ -4,7 +4,7 @@
  * own magic bytes, not by the file name). Only unsigned-byte data (type code 0x08) is read,
  * which is what MNIST images and labels use.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { DataFileError } from '../errors.js';
 import { readFailure } from '../util/files.js';
@@ -59,11 +59,32 @@ export function decodeIdx(bytes: Uint8Array, name: string): IdxArray {
   return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + headerBytes, count) };
 }
 
-/** Read and decode one IDX file. */
+/**
+ * A file's bytes in a SharedArrayBuffer: worker threads then read the data (MNIST's pixels,
+ * 47 MB) where it lies, instead of a copy made when they start (~250 ms of page faults here).
+ */
+function readShared(file: string): Uint8Array {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const bytes = new Uint8Array(new SharedArrayBuffer(size));
+    let at = 0;
+    while (at < size) {
+      const n = readSync(fd, bytes, at, size - at, at);
+      if (n === 0) break; // the file shrank meanwhile: decodeIdx then reports the size
+      at += n;
+    }
+    return at === size ? bytes : bytes.subarray(0, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Read and decode one IDX file (uncompressed, its data in shared memory). */
 export function readIdxFile(file: string): IdxArray {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(file);
+    bytes = readShared(file);
   } catch (err) {
     throw new DataFileError(file, `cannot read: ${readFailure(err)}`);
   }

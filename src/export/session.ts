@@ -64,6 +64,9 @@ export interface OnnxBatchResult {
  */
 export async function runBatch(session: ort.InferenceSession, data: Uint8Array | Int32Array, count: number, height: number, width: number): Promise<OnnxBatchResult> {
   const inputName = session.inputNames[0];
+  // onnxruntime-node refuses a tensor over shared memory ("Invalid argument"), where MNIST's
+  // pixels lie (readIdxFile): such a batch is copied
+  if (data.buffer instanceof SharedArrayBuffer) data = data.slice();
   const feeds: Record<string, ort.Tensor> =
     inputName === 'images'
       ? { images: new ort.Tensor('uint8', data as Uint8Array, [count, height, width]) }

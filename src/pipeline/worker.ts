@@ -13,7 +13,7 @@ import { extractFeatures } from './extract.js';
 
 export type WorkerRequest =
   | { kind: 'init-engine'; network: NetworkOptions; weights: Float64Array[]; kernel: KernelChoice }
-  | { kind: 'set-images'; pixels: SharedArrayBuffer; count: number; height: number; width: number }
+  | { kind: 'set-images'; pixels: SharedArrayBuffer; offset: number; count: number; height: number; width: number }
   | { kind: 'extract'; start: number; end: number }
   | {
       kind: 'svm';
@@ -45,7 +45,7 @@ function handle(msg: WorkerRequest, reply: (r: WorkerReply, transfer?: ArrayBuff
       return;
     }
     case 'set-images': {
-      images = { count: msg.count, height: msg.height, width: msg.width, pixels: new Uint8Array(msg.pixels), labels: new Uint8Array(msg.count) };
+      images = { count: msg.count, height: msg.height, width: msg.width, pixels: new Uint8Array(msg.pixels, msg.offset, msg.count * msg.height * msg.width), labels: new Uint8Array(msg.count) };
       return;
     }
     case 'extract': {

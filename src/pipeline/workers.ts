@@ -33,6 +33,12 @@ function sharedUint16(a: Int32Array): SharedArrayBuffer {
   return sab;
 }
 
+/** `pixels` in shared memory: where they lie when they are there already (see readIdxFile), else a copy. */
+function sharedPixels(pixels: Uint8Array): { buffer: SharedArrayBuffer; offset: number } {
+  if (pixels.buffer instanceof SharedArrayBuffer) return { buffer: pixels.buffer, offset: pixels.byteOffset };
+  return { buffer: toShared(pixels), offset: 0 };
+}
+
 function toShared<T extends Int32Array | Uint8Array>(a: T): SharedArrayBuffer {
   const sab = new SharedArrayBuffer(a.byteLength);
   new Uint8Array(sab).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
@@ -139,7 +145,7 @@ function sameEngine(a: EngineKey, b: EngineKey): boolean {
 
 export class WorkerPool {
   private readonly workers: Worker[];
-  private sharedPixels = new Map<ImageSet, SharedArrayBuffer>();
+  private sharedPixels = new Map<ImageSet, { buffer: SharedArrayBuffer; offset: number }>();
   /** The engine and images every worker holds after the last finished {@link extract}. */
   private engine: EngineKey | undefined;
   private images: ImageSet | undefined;
@@ -169,7 +175,7 @@ export class WorkerPool {
     const count = job.end;
     let pixels = this.sharedPixels.get(images);
     if (pixels === undefined) {
-      pixels = toShared(images.pixels);
+      pixels = sharedPixels(images.pixels);
       this.sharedPixels.set(images, pixels);
     }
     // the workers keep their engine and images between calls: only what changed is sent
@@ -178,7 +184,7 @@ export class WorkerPool {
     if (this.engine === undefined || !sameEngine(this.engine, engine)) {
       setup.push({ kind: 'init-engine', network: job.network, weights: engine.weights, kernel: engine.kernel });
     }
-    if (this.images !== images) setup.push({ kind: 'set-images', pixels, count: images.count, height: images.height, width: images.width });
+    if (this.images !== images) setup.push({ kind: 'set-images', pixels: pixels.buffer, offset: pixels.offset, count: images.count, height: images.height, width: images.width });
     // until the setup has reached every worker, a failed call leaves their state unknown
     this.engine = undefined;
     this.images = undefined;

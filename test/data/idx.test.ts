@@ -75,4 +75,13 @@ describe('embedded MNIST', () => {
     expect(Array.from(mnist.train.labels.subarray(0, 5))).toEqual([5, 0, 4, 1, 9]);
     expect(Array.from(mnist.test.labels.subarray(0, 5))).toEqual([7, 2, 1, 0, 4]);
   });
+
+  it('reads an uncompressed file into shared memory (worker threads read it without a copy)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evspike-idx-'));
+    writeFileSync(join(dir, 'a'), idxBytes([2, 2], [1, 2, 3, 4]));
+    const a = readIdxFile(join(dir, 'a'));
+    expect(a.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Array.from(a.data)).toEqual([1, 2, 3, 4]);
+    expect(loadMnist().train.pixels.buffer).toBeInstanceOf(SharedArrayBuffer);
+  });
 });
