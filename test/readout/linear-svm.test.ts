@@ -240,6 +240,31 @@ describe('readout options and labels', () => {
     expect(Array.from(predictLabels(readout, f))).toEqual(labels);
   });
 
+  it('scores bit for bit as the definition: the bias, then the features in order, per class (native where built)', () => {
+    const random = new SeededRandom(21);
+    const cols = 300;
+    const rows = Array.from({ length: 400 }, () => Array.from({ length: random.nextInt(40) }, () => random.nextInt(cols)).filter((v, i, a) => a.indexOf(v) === i));
+    const f = features(rows, cols);
+    // 7 and 12 classes (the native kernel's registers), 17 (its loop)
+    for (const nc of [7, 12, 17]) {
+      // magnitudes far apart, so that a different order of the additions would show
+      const weights = Float64Array.from({ length: nc * (cols + 1) }, () => (random.nextInt(2) === 0 ? 1e8 : 1e-8) * (random.nextInt(1000) - 500));
+      const readout = { classes: Array.from({ length: nc }, (_, c) => c), features: cols, weights };
+      const expected = new Float64Array(f.rows * nc);
+      for (let i = 0; i < f.rows; i++) {
+        for (let c = 0; c < nc; c++) {
+          let s = weights[c * (cols + 1) + cols];
+          for (let k = f.offsets[i]; k < f.offsets[i + 1]; k++) s += weights[c * (cols + 1) + f.indices[k]];
+          expected[i * nc + c] = s;
+        }
+      }
+      expect(Buffer.from(readoutScores(readout, f).buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+      // an index the readout has no weight for is refused, not read
+      const bad = { ...f, indices: Int32Array.from(f.indices, (x, k) => (k === 5 ? cols : x)) };
+      expect(() => readoutScores(readout, bad)).toThrow(/feature indices in \[0, 300\)/);
+    }
+  });
+
   it('adds the bias weight to every score', () => {
     // a readout by hand: two classes, two features; the scores decide by the bias alone on an empty row
     const readout = { classes: [4, 8], features: 2, weights: Float64Array.from([1, 0, -0.5, 0, 1, 0.25]) };

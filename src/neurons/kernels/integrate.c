@@ -903,12 +903,87 @@ static napi_value SvmPass(napi_env env, napi_callback_info info) {
   return int32Value(env, active);
 }
 
+#if X86
+/* readoutScores' sums for up to 16 classes, in two registers (a lane a class) rather than in memory. */
+AVX512 static void scores512(const int32_t *offsets, const int32_t *indices, const double *wt, const double *bias, size_t rows, int32_t nc, double *out) {
+  const __mmask8 m0 = nc >= 8 ? 0xff : (__mmask8)((1u << nc) - 1);
+  const __mmask8 m1 = nc <= 8 ? 0 : nc >= 16 ? 0xff : (__mmask8)((1u << (nc - 8)) - 1);
+  for (size_t i = 0; i < rows; i++) {
+    __m512d a0 = _mm512_maskz_loadu_pd(m0, bias), a1 = _mm512_maskz_loadu_pd(m1, bias + 8);
+    for (int32_t k = offsets[i]; k < offsets[i + 1]; k++) {
+      const double *r = wt + (size_t)indices[k] * nc;
+      a0 = _mm512_add_pd(a0, _mm512_maskz_loadu_pd(m0, r));
+      a1 = _mm512_add_pd(a1, _mm512_maskz_loadu_pd(m1, r + 8));
+    }
+    _mm512_mask_storeu_pd(out + i * nc, m0, a0);
+    _mm512_mask_storeu_pd(out + i * nc + 8, m1, a1);
+  }
+}
+#endif
+
+/*
+ * readoutScores(offsets (Int32Array, rows + 1), indices (Int32Array), wt (Float64Array,
+ * [feature][class], the bias as feature `cols`), cols, classes, out (Float64Array,
+ * [row][class])): the linear readout's scores of binary features, each class's sum in the
+ * order linear-svm.ts's readoutScores makes it (the bias, then the row's features in order);
+ * the classes side by side, as independent sums. Returns 0, or -1 for a feature index outside
+ * [0, cols) (nothing is read there).
+ */
+static napi_value ReadoutScores(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  size_t argc = 6;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6) {
+    napi_throw_type_error(env, NULL, "evspike native readout: readoutScores takes 6 arguments");
+    return NULL;
+  }
+  size_t no, nnz, nw, ns;
+  const int32_t *offsets = typedData(env, argv[0], napi_int32_array, &no);
+  const int32_t *indices = typedData(env, argv[1], napi_int32_array, &nnz);
+  const double *wt = typedData(env, argv[2], napi_float64_array, &nw);
+  double *out = typedData(env, argv[5], napi_float64_array, &ns);
+  if (!offsets || !indices || !wt || !out) return NULL;
+  int32_t cols, nc;
+  CHECK(napi_get_value_int32(env, argv[3], &cols));
+  CHECK(napi_get_value_int32(env, argv[4], &nc));
+  const size_t rows = no == 0 ? 0 : no - 1;
+  if (cols < 0 || nc < 1 || nw < ((size_t)cols + 1) * (size_t)nc || ns < rows * (size_t)nc) {
+    napi_throw_range_error(env, NULL, "evspike native readout: readoutScores' arrays are too short");
+    return NULL;
+  }
+  for (size_t i = 0; i < rows; i++) {
+    if (offsets[i] < 0 || offsets[i] > offsets[i + 1] || (size_t)offsets[i + 1] > nnz) {
+      napi_throw_range_error(env, NULL, "evspike native readout: readoutScores' offsets are not ascending within the indices");
+      return NULL;
+    }
+  }
+  for (size_t k = rows == 0 ? 0 : (size_t)offsets[0]; k < (rows == 0 ? 0 : (size_t)offsets[rows]); k++) {
+    if (indices[k] < 0 || indices[k] >= cols) return int32Value(env, -1);
+  }
+  const double *bias = wt + (size_t)cols * nc;
+#if X86
+  if (nc <= 16 && bestSimd() == WITH_AVX512) {
+    scores512(offsets, indices, wt, bias, rows, nc, out);
+    return int32Value(env, 0);
+  }
+#endif
+  for (size_t i = 0; i < rows; i++) {
+    double *restrict s = out + i * nc;
+    for (int32_t c = 0; c < nc; c++) s[c] = bias[c];
+    for (int32_t k = offsets[i]; k < offsets[i + 1]; k++) {
+      const double *restrict r = wt + (size_t)indices[k] * nc;
+      for (int32_t c = 0; c < nc; c++) s[c] += r[c];
+    }
+  }
+  return int32Value(env, 0);
+}
+
 NAPI_MODULE_INIT() {
   const struct {
     const char *name;
     napi_callback fn;
   } fns[] = {
-      {"simd", Simd},           {"alignment", Alignment}, {"create", Create},       {"svmPass", SvmPass},       {"step", Step},           {"beginSample", BeginSample},         {"settle", Settle},
+      {"simd", Simd},           {"alignment", Alignment}, {"create", Create},       {"svmPass", SvmPass}, {"readoutScores", ReadoutScores},       {"step", Step},           {"beginSample", BeginSample},         {"settle", Settle},
       {"settleAll", SettleAll}, {"setMaxDeferred", SetMaxDeferred}, {"setCandidateSum", SetCandidateSum}, {"forgetBounds", ForgetBounds}, {"runBins", RunBins},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
