@@ -127,6 +127,55 @@ export class PoolLayer implements RuntimeLayer {
     return first;
   }
 
+  /**
+   * Every bin of a sample at once (no learning here): what {@link deliver} and
+   * {@link closeBin} do bin by bin, in one loop without a call per spike.
+   */
+  runBins(sources: Int32Array, binStart: Int32Array, timeBins: number): void {
+    const { start, target } = this.connectivity;
+    const { firedSample, fireTime, pendingBin, pending } = this;
+    const sample = this.sample;
+    const log = this.spikes;
+    let synaptic = 0;
+    let fanout = 0;
+    for (let t = 0; t < timeBins; t++) {
+      const from = binStart[t];
+      const to = binStart[t + 1];
+      if (from === to) continue;
+      this.binTime = t;
+      const bin = (this.binSerial = (this.binSerial + 1) >>> 0);
+      let count = 0;
+      for (let s = from; s < to; s++) {
+        const src = sources[s];
+        const end = start[src + 1];
+        fanout += end - start[src];
+        for (let k = start[src]; k < end; k++) {
+          const j = target[k];
+          if (firedSample[j] === sample) continue;
+          synaptic++;
+          if (pendingBin[j] !== bin) {
+            pendingBin[j] = bin;
+            pending[count++] = j;
+          }
+        }
+      }
+      const first = log.count;
+      for (let i = 0; i < count; i++) {
+        const j = pending[i];
+        firedSample[j] = sample;
+        fireTime[j] = t;
+        log.neuron[log.count] = j;
+        log.time[log.count] = t;
+        log.count++;
+      }
+      sortBinSpikes(log, first, log.count);
+    }
+    this.pendingCount = 0;
+    this.counts.synapticEvents += synaptic;
+    this.counts.fanoutEvents += fanout;
+    this.counts.spikes = log.count;
+  }
+
   /** v_reset from the bin of its spike on, v_rest before. */
   potentialAt(neuron: number, time: number): number {
     return this.firedSample[neuron] === this.sample && this.fireTime[neuron] <= time ? this.resetV : this.restV;
