@@ -176,6 +176,37 @@ describe('conv kernels', () => {
     }
   });
 
+  it('finds a candidate in any map of a wide row: every lane of the level fold', () => {
+    // one position, three taps; only map c has weights (1 each), so only it can cross θ = 1.5
+    for (const maps of [30, 40, 72, 96, 100]) {
+      const g: ConvKernelGeometry = {
+        positions: 1,
+        maps,
+        tapsPerMap: 3,
+        connectivity: { start: Int32Array.of(0, 1, 2, 3), target: Int32Array.of(0, 0, 0), payload: Int32Array.of(0, 1, 2) },
+        roundToFloat32: true,
+        threshold: 1.5,
+        restV: 0,
+      };
+      for (const c of [0, 31, 32, 63, 64, 95, maps - 1].filter((m) => m < maps)) {
+        for (const [choice, simd] of [['js', 'scalar'], ...compiled] as const) {
+          const k = createConvKernel(g, choice, simd);
+          const mp = k.mapsPadded;
+          const levels = boundLevels(3);
+          for (let tap = 0; tap < 3; tap++) {
+            k.weights[tap * mp + c] = 1;
+            k.weightLevels[tap * mp + c] = weightLevel(1, 1, levels);
+          }
+          k.setCandidateSum(candidateLevelSum(1, 0, 1.5, levels, 3 * levels));
+          k.setMaxDeferred(deferrableTaps(1, 0, 1.5, 3));
+          k.beginSample(1);
+          k.sources.set([0, 1, 2]);
+          expect([choice, simd, maps, c, k.step(3, 1), k.spikeMap[0], k.counters[ADDITIONS]]).toEqual([choice, simd, maps, c, 1, c, 3]);
+        }
+      }
+    }
+  });
+
   // A weight pool with exact ties, bounds and values whose float32 rounding matters.
   const weight = fc.oneof(
     fc.constantFrom(0, 1, 0.5, 0.25, 1 - 2 ** -24, 2 ** -25, 0.1, 0.7),
@@ -185,8 +216,9 @@ describe('conv kernels', () => {
   it(`gives bit-identical potentials, spikes and counts in ${native ? `native code (${widths.join(', ')}), ` : ''}WebAssembly and JavaScript, skipping or not`, () => {
     fc.assert(
       fc.property(
-        // maps, odd and even, above and below 8, and past the native kernel's 32 per step
-        fc.oneof(fc.integer({ min: 1, max: 19 }), fc.integer({ min: 28, max: 75 })),
+        // maps, odd and even, above and below 8, past the native kernel's 32 per step, and on
+        // both sides of its three-register fold (rows of 40 to 96 maps)
+        fc.oneof(fc.integer({ min: 1, max: 19 }), fc.integer({ min: 28, max: 104 })),
         fc.integer({ min: 1, max: 9 }), // taps per map
         fc.integer({ min: 1, max: 8 }), // positions
         fc.integer({ min: 1, max: 12 }), // source neurons

@@ -212,8 +212,33 @@ AVX2 static int fold256(uint16_t *row, const uint16_t *src, const uint16_t *cons
 }
 #endif
 
+#if X86
+/* fold512 for rows of up to 96 maps (three registers): the sums stay in registers through the
+ * taps, which are read once each. */
+AVX512 static int fold512x3(uint16_t *row, const uint16_t *src, const uint16_t *const *lv, int32_t n, int32_t mp, uint16_t h, uint64_t *bits) {
+  const __mmask32 m1 = mp >= 64 ? 0xffffffffu : mp > 32 ? (1u << (mp - 32)) - 1 : 0;
+  const __mmask32 m2 = mp >= 96 ? 0xffffffffu : mp > 64 ? (1u << (mp - 64)) - 1 : 0;
+  __m512i s0 = _mm512_loadu_si512(src), s1 = _mm512_maskz_loadu_epi16(m1, src + 32), s2 = _mm512_maskz_loadu_epi16(m2, src + 64);
+  for (int32_t i = 0; i < n; i++) {
+    const uint16_t *l = lv[i];
+    s0 = _mm512_add_epi16(s0, _mm512_loadu_si512(l));
+    s1 = _mm512_add_epi16(s1, _mm512_maskz_loadu_epi16(m1, l + 32));
+    s2 = _mm512_add_epi16(s2, _mm512_maskz_loadu_epi16(m2, l + 64));
+  }
+  _mm512_storeu_si512(row, s0);
+  _mm512_mask_storeu_epi16(row + 32, m1, s1);
+  _mm512_mask_storeu_epi16(row + 64, m2, s2);
+  const __m512i hv = _mm512_set1_epi16((short)h);
+  const uint64_t hit0 = _mm512_cmpge_epu16_mask(s0, hv), hit1 = _mm512_mask_cmpge_epu16_mask(m1, s1, hv), hit2 = _mm512_mask_cmpge_epu16_mask(m2, s2, hv);
+  bits[0] = hit0 | hit1 << 32;
+  bits[1] = hit2;
+  return (hit0 | hit1 | hit2) != 0;
+}
+#endif
+
 static int fold(const Kernel *k, uint16_t *row, const uint16_t *src, const uint16_t *const *lv, int32_t n, uint16_t h) {
 #if X86
+  if (k->simd == WITH_AVX512 && k->mp > 32 && k->mp <= 96) return fold512x3(row, src, lv, n, k->mp, h, k->bits);
   if (k->simd == WITH_AVX512) return fold512(row, src, lv, n, k->mp, h, k->bits);
   if (k->simd == WITH_AVX2) return fold256(row, src, lv, n, k->mp, h, k->bits);
 #endif
@@ -644,7 +669,7 @@ static napi_value Create(napi_env env, napi_callback_info info) {
   k->positions = positions;
   k->sources = sources;
   k->rows = malloc(((size_t)k->tpm + 1) * sizeof(void *));
-  k->bits = calloc((size_t)k->mp / 64 + 1, sizeof(uint64_t));
+  k->bits = calloc((size_t)k->mp / 64 + 2, sizeof(uint64_t)); /* fold512x3 writes two words */
   if (k->rows == NULL || k->bits == NULL) {
     release(k);
     napi_throw_error(env, NULL, "evspike native kernel: out of memory");
