@@ -322,7 +322,7 @@ export async function extractPhase(
   const chunk = Math.min(500, every); // a part is saved as soon as its chunks are done; small chunks end the phase evenly
   const weights = engine.convLayers.map((c) => Float64Array.from(c.weights));
   const result = pool
-    ? await pool.extract({ network: scenario.networkOptions, weights, images, start: first, end: count, cols, kernel, chunk, onProgress, onChunk, signal: ctx.signal })
+    ? await pool.extract({ network: scenario.networkOptions, weights, images, start: first, end: count, cols, kernel, chunk, onProgress, onChunk, shared16: phase === 'extract-train', signal: ctx.signal })
     : await extractInSlices(engine, images, first, count, { chunk, onProgress, onChunk, signal: ctx.signal });
   ctx.phaseEnd(phase, count, first > 0 ? `from image ${first} on (the rest from the checkpoint)` : undefined);
   if (prefix === undefined) return result;

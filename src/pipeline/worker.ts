@@ -21,6 +21,8 @@ export type WorkerRequest =
       /** 16-bit indices when there are fewer than 65,536 features, else 32-bit. */
       indices: SharedArrayBuffer;
       indexBits: 16 | 32;
+      /** Indices from the start of `indices` (the buffer may hold more). */
+      indexCount: number;
       rows: number;
       cols: number;
       labels: SharedArrayBuffer;
@@ -69,7 +71,7 @@ function handle(msg: WorkerRequest, reply: (r: WorkerReply, transfer?: ArrayBuff
         rows: msg.rows,
         cols: msg.cols,
         offsets: new Int32Array(msg.offsets),
-        indices: msg.indexBits === 16 ? new Uint16Array(msg.indices) : new Int32Array(msg.indices),
+        indices: msg.indexBits === 16 ? new Uint16Array(msg.indices, 0, msg.indexCount) : new Int32Array(msg.indices, 0, msg.indexCount),
       };
       const labels = new Uint8Array(msg.labels);
       const result = trainBinarySvm(features, (i) => labels[i] === msg.label, msg.options);

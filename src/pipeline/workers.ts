@@ -10,7 +10,7 @@ import { EvspikeError } from '../errors.js';
 import type { ImageSet } from '../data/idx.js';
 import type { KernelChoice } from '../neurons/kernels/integrate.js';
 import type { NetworkOptions } from '../neurons/network.js';
-import { concatFeatures, type SparseFeatures } from '../readout/features.js';
+import { FeatureAppender, sharedCompactIndices, type SparseFeatures } from '../readout/features.js';
 import { classesOf, type LinearReadout, type ResolvedLinearSvmOptions } from '../readout/linear-svm.js';
 import { InterruptedError, OptionError } from '../errors.js';
 import type { RunTotals } from './infer.js';
@@ -104,6 +104,11 @@ export interface PoolExtractJob {
   onProgress?: (done: number) => void;
   /** Called in image order with each finished chunk [start, end), its features and figures. */
   onChunk?: (start: number, end: number, features: SparseFeatures, totals: RunTotals) => void;
+  /**
+   * Keep a 16-bit copy of the indices in shared memory as the chunks come (features that the
+   * readout trains on: {@link WorkerPool.trainLinearReadout} then shares it as it is).
+   */
+  shared16?: boolean;
   signal?: AbortSignal;
 }
 
@@ -188,16 +193,19 @@ export class WorkerPool {
     // until the setup has reached every worker, a failed call leaves their state unknown
     this.engine = undefined;
     this.images = undefined;
-    const blocks: SparseFeatures[] = [];
+    const blocks: (SparseFeatures | undefined)[] = [];
     const totals: RunTotals[] = [];
+    // the features put together as the chunks come in order (the copying overlaps the work)
+    const appender = new FeatureAppender(cols, count - first, job.shared16 === true && cols <= 0xffff);
     let next = first;
     let done = 0;
     let delivered = 0;
     const deliver = (): void => {
-      while (blocks[delivered] !== undefined) {
+      for (let block = blocks[delivered]; block !== undefined; block = blocks[delivered]) {
         const start = first + delivered * chunk;
-        job.onChunk?.(start, start + blocks[delivered].rows, blocks[delivered], totals[delivered]);
-        delivered++;
+        appender.append(block);
+        job.onChunk?.(start, start + block.rows, block, totals[delivered]);
+        blocks[delivered++] = undefined;
       }
     };
     await abortable(
@@ -230,7 +238,7 @@ export class WorkerPool {
     );
     this.engine = engine;
     this.images = images;
-    return { features: concatFeatures(blocks, cols), totals: totals.reduce(mergeTotals, emptyTotals()) };
+    return { features: appender.build(), totals: totals.reduce(mergeTotals, emptyTotals()) };
   }
 
   /** Train the one-vs-rest linear readout, the classes shared out over the workers. */
@@ -247,7 +255,8 @@ export class WorkerPool {
     // the solver reads every row ~20 times per class: 16-bit indices where they fit (one shared
     // copy for all workers, half the size)
     const indexBits = features.cols <= 0xffff ? 16 : 32;
-    const indices = indexBits === 16 ? sharedUint16(features.indices) : toShared(features.indices);
+    const kept = indexBits === 16 ? sharedCompactIndices(features) : undefined;
+    const indices = kept !== undefined ? (kept.buffer as SharedArrayBuffer) : indexBits === 16 ? sharedUint16(features.indices) : toShared(features.indices);
     const sharedLabels = toShared(labels.subarray(0, features.rows));
     const stride = features.cols + 1;
     const weights = new Float64Array(classes.length * stride);
@@ -264,6 +273,7 @@ export class WorkerPool {
           offsets,
           indices,
           indexBits,
+          indexCount: features.indices.length,
           rows: features.rows,
           cols: features.cols,
           labels: sharedLabels,

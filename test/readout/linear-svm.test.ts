@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FeatureBuilder, type SparseFeatures } from '../../src/readout/features.js';
+import { concatFeatures, FeatureAppender, FeatureBuilder, sameFeatures, sharedCompactIndices, type SparseFeatures } from '../../src/readout/features.js';
 import { accuracy, predictLabels, readoutScores, resolveLinearSvmOptions, trainBinarySvm, trainLinearReadout } from '../../src/readout/linear-svm.js';
 import { trainMlSvmReadout, ML_SVM_MAX_SAMPLES } from '../../src/readout/ml-svm.js';
 import { SeededRandom } from '../../src/util/random.js';
@@ -142,6 +142,37 @@ describe('compact features', () => {
       }),
       { seed: 20261201, numRuns: 300 },
     );
+  });
+
+  it('appended block by block equal the blocks concatenated, with the shared 16-bit copy alongside', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.array(fc.integer({ min: 0, max: 999 }), { maxLength: 30 }), { maxLength: 12 }), { maxLength: 8 }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.boolean(),
+        (blocksRows, expectedRows, shared16) => {
+          const blocks = blocksRows.map((rows) => {
+            const b = new FeatureBuilder(1000, 2, 4);
+            for (const r of rows) b.add(Int32Array.from(new Set(r)));
+            return b.build();
+          });
+          // expected rows too few, exact or too many: the appender grows as it must
+          const a = new FeatureAppender(1000, expectedRows, shared16);
+          for (const b of blocks) a.append(b);
+          const f = a.build();
+          expect(sameFeatures(f, concatFeatures(blocks, 1000))).toBe(true);
+          const small = sharedCompactIndices(f);
+          if (shared16) {
+            expect(small!.buffer).toBeInstanceOf(SharedArrayBuffer);
+            expect(Array.from(small!)).toEqual(Array.from(f.indices));
+          } else {
+            expect(small).toBeUndefined();
+          }
+        },
+      ),
+      { seed: 20261202, numRuns: 300 },
+    );
+    expect(() => new FeatureAppender(70_000, 10, true)).toThrow(/16-bit indices for 70000 features/);
   });
 });
 
