@@ -68,6 +68,25 @@ export class SeededRandom {
     return t;
   }
 
+  /**
+   * The generator's four state words, for native code that draws from this stream in its
+   * place ({@link setState} puts them back); drawing there and here gives the same numbers.
+   */
+  getState(out: Uint32Array): void {
+    out[0] = this.a;
+    out[1] = this.b;
+    out[2] = this.c;
+    out[3] = this.d;
+  }
+
+  /** Take the state words {@link getState} gave, advanced by native code. */
+  setState(state: ArrayLike<number>): void {
+    this.a = state[0] >>> 0;
+    this.b = state[1] >>> 0;
+    this.c = state[2] >>> 0;
+    this.d = state[3] >>> 0;
+  }
+
   /** Uniform double in [0, 1) with 53 random bits. */
   nextFloat(): number {
     const hi = this.nextUint32() >>> 5; // 27 bits

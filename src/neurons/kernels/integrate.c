@@ -831,6 +831,56 @@ static napi_value RunBins(napi_env env, napi_callback_info info) {
 /* ---- The readout's dual coordinate descent (linear-svm.ts), one pass ---- */
 
 /*
+ * shuffleActive(index (Int32Array), n, state (Uint32Array [4])): the solver's shuffle of
+ * index[0 … n) (trainBinarySvm: for each i, swap with i + nextInt(n − i)), drawing from
+ * SeededRandom's sfc32 generator, whose state words it takes and gives back advanced: the same
+ * numbers, the same swaps (util/random.ts's nextUint32 and nextInt, rejection included).
+ */
+static napi_value ShuffleActive(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  size_t argc = 3;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "evspike native readout: shuffleActive takes 3 arguments");
+    return NULL;
+  }
+  size_t ni, ns;
+  int32_t *index = typedData(env, argv[0], napi_int32_array, &ni);
+  uint32_t *state = typedData(env, argv[2], napi_uint32_array, &ns);
+  if (!index || !state) return NULL;
+  int32_t n;
+  CHECK(napi_get_value_int32(env, argv[1], &n));
+  if (n < 0 || (size_t)n > ni || ns < 4) {
+    napi_throw_range_error(env, NULL, "evspike native readout: shuffleActive's arrays are too short");
+    return NULL;
+  }
+  uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
+  for (int32_t i = 0; i < n; i++) {
+    const uint32_t m = (uint32_t)(n - i);
+    /* 2^32 − (2^32 mod m): the draws at or above it are drawn again */
+    const uint64_t limit = 4294967296ull - 4294967296ull % m;
+    uint32_t x;
+    do {
+      x = a + b + d;
+      d = d + 1;
+      a = b ^ (b >> 9);
+      b = c + (c << 3);
+      c = (c << 21) | (c >> 11);
+      c = c + x;
+    } while ((uint64_t)x >= limit);
+    const int32_t j = i + (int32_t)(x % m);
+    const int32_t t = index[i];
+    index[i] = index[j];
+    index[j] = t;
+  }
+  state[0] = a;
+  state[1] = b;
+  state[2] = c;
+  state[3] = d;
+  return NULL;
+}
+
+/*
  * svmPass(index, activeSize, offsets, indices (Uint16Array), y (Int8Array), alpha, qd, w, diag,
  * pgMaxOld, out (Float64Array [pgMaxNew, pgMinNew])): one pass of trainBinarySvm's loop over
  * index[0 … activeSize) for binary features, the same operations in the same order (see
@@ -1008,7 +1058,7 @@ NAPI_MODULE_INIT() {
     const char *name;
     napi_callback fn;
   } fns[] = {
-      {"simd", Simd},           {"alignment", Alignment}, {"create", Create},       {"svmPass", SvmPass}, {"readoutScores", ReadoutScores},       {"step", Step},           {"beginSample", BeginSample},         {"settle", Settle},
+      {"simd", Simd},           {"alignment", Alignment}, {"create", Create},       {"svmPass", SvmPass}, {"shuffleActive", ShuffleActive}, {"readoutScores", ReadoutScores},       {"step", Step},           {"beginSample", BeginSample},         {"settle", Settle},
       {"settleAll", SettleAll}, {"setMaxDeferred", SetMaxDeferred}, {"setCandidateSum", SetCandidateSum}, {"forgetBounds", ForgetBounds}, {"runBins", RunBins},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
