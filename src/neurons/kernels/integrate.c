@@ -828,7 +828,7 @@ static napi_value RunBins(napi_env env, napi_callback_info info) {
   return int32Value(env, count);
 }
 
-/* ---- The readout's dual coordinate descent (linear-svm.ts), one pass ---- */
+/* ---- The readout (linear-svm.ts): the solver's shuffle and pass, the scores ---- */
 
 /*
  * shuffleActive(index (Int32Array), n, state (Uint32Array [4])): the solver's shuffle of
