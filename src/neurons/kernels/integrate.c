@@ -13,6 +13,7 @@
  */
 #include <node_api.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -559,6 +560,18 @@ static Kernel *args(napi_env env, napi_callback_info info, int32_t *out, size_t 
   return data;
 }
 
+/* The call's first `want` arguments into argv, or 0 (a TypeError thrown) when it has fewer. */
+static int callArgs(napi_env env, napi_callback_info info, napi_value *argv, size_t want, const char *name) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+    char message[96];
+    snprintf(message, sizeof message, "evspike native module: %s takes %zu arguments", name, want);
+    napi_throw_type_error(env, NULL, message);
+    return 0;
+  }
+  return 1;
+}
+
 static napi_value int32Value(napi_env env, int32_t x) {
   napi_value v;
   napi_create_int32(env, x, &v);
@@ -603,12 +616,7 @@ static napi_value Alignment(napi_env env, napi_callback_info info) {
  * available is used below it */
 static napi_value Create(napi_env env, napi_callback_info info) {
   napi_value argv[11];
-  size_t argc = 11;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 11) {
-    napi_throw_type_error(env, NULL, "evspike native kernel: create takes 11 arguments");
-    return NULL;
-  }
+  if (!callArgs(env, info, argv, 11, "create")) return NULL;
   void *memory;
   size_t length;
   CHECK(napi_get_arraybuffer_info(env, argv[0], &memory, &length));
@@ -754,6 +762,23 @@ static void *typedData(napi_env env, napi_value value, napi_typedarray_type type
   return data;
 }
 
+/* Whether starts[0 … n] ascend, from 0 or more to at most `length` (rows of an array). */
+static int ascendingWithin(const int32_t *starts, size_t n, size_t length) {
+  if (n > 0 && starts[0] < 0) return 0;
+  for (size_t i = 0; i < n; i++) {
+    if (starts[i] > starts[i + 1] || (size_t)starts[i + 1] > length) return 0;
+  }
+  return 1;
+}
+
+/* Whether values[from … to) all lie in [0, limit). */
+static int allBelow(const int32_t *values, size_t from, size_t to, int32_t limit) {
+  for (size_t i = from; i < to; i++) {
+    if (values[i] < 0 || values[i] >= limit) return 0;
+  }
+  return 1;
+}
+
 /*
  * runBins(k, sources, binStart, T, bin, logNeuron, logTime, spikeV, spikedMap): a sample's
  * bins in one call, none learning (see ConvKernel.runBins): the sources of bin t are
@@ -765,11 +790,10 @@ static void *typedData(napi_env env, napi_value value, napi_typedarray_type type
  */
 static napi_value RunBins(napi_env env, napi_callback_info info) {
   napi_value argv[9];
-  size_t argc = 9;
   void *data = NULL;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 9 || napi_get_value_external(env, argv[0], &data) != napi_ok) {
-    napi_throw_type_error(env, NULL, "evspike native kernel: wrong arguments");
+  if (!callArgs(env, info, argv, 9, "runBins")) return NULL;
+  if (napi_get_value_external(env, argv[0], &data) != napi_ok) {
+    napi_throw_type_error(env, NULL, "evspike native kernel: runBins takes a kernel first");
     return NULL;
   }
   Kernel *k = data;
@@ -789,15 +813,11 @@ static napi_value RunBins(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "evspike native kernel: runBins' arrays are too short");
     return NULL;
   }
-  for (int32_t t = 0; t < T; t++) {
-    if (binStart[t] < 0 || binStart[t] > binStart[t + 1] || (size_t)binStart[t + 1] > ns) {
-      napi_throw_range_error(env, NULL, "evspike native kernel: runBins' bin starts are not ascending within the sources");
-      return NULL;
-    }
+  if (!ascendingWithin(binStart, (size_t)T, ns)) {
+    napi_throw_range_error(env, NULL, "evspike native kernel: runBins' bin starts are not ascending within the sources");
+    return NULL;
   }
-  for (int32_t i = binStart[0]; i < (T > 0 ? binStart[T] : 0); i++) {
-    if (sources[i] < 0 || sources[i] >= k->sources) return int32Value(env, -2);
-  }
+  if (T > 0 && !allBelow(sources, (size_t)binStart[0], (size_t)binStart[T], k->sources)) return int32Value(env, -2);
   const int32_t mp = k->mp;
   int32_t count = 0;
   uint32_t serial = (uint32_t)bin;
@@ -838,12 +858,7 @@ static napi_value RunBins(napi_env env, napi_callback_info info) {
  */
 static napi_value ShuffleActive(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  size_t argc = 3;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) {
-    napi_throw_type_error(env, NULL, "evspike native readout: shuffleActive takes 3 arguments");
-    return NULL;
-  }
+  if (!callArgs(env, info, argv, 3, "shuffleActive")) return NULL;
   size_t ni, ns;
   int32_t *index = typedData(env, argv[0], napi_int32_array, &ni);
   uint32_t *state = typedData(env, argv[2], napi_uint32_array, &ns);
@@ -890,12 +905,7 @@ static napi_value ShuffleActive(napi_env env, napi_callback_info info) {
  */
 static napi_value SvmPass(napi_env env, napi_callback_info info) {
   napi_value argv[11];
-  size_t argc = 11;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 11) {
-    napi_throw_type_error(env, NULL, "evspike native readout: svmPass takes 11 arguments");
-    return NULL;
-  }
+  if (!callArgs(env, info, argv, 11, "svmPass")) return NULL;
   size_t rows, n, nnz, ny, na, nq, nw, no;
   int32_t *index = typedData(env, argv[0], napi_int32_array, &n);
   const int32_t *offsets = typedData(env, argv[2], napi_int32_array, &rows);
@@ -1006,12 +1016,7 @@ AVX512 static void scores512(const int32_t *offsets, const int32_t *indices, con
  */
 static napi_value ReadoutScores(napi_env env, napi_callback_info info) {
   napi_value argv[6];
-  size_t argc = 6;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 6) {
-    napi_throw_type_error(env, NULL, "evspike native readout: readoutScores takes 6 arguments");
-    return NULL;
-  }
+  if (!callArgs(env, info, argv, 6, "readoutScores")) return NULL;
   size_t no, nnz, nw, ns;
   const int32_t *offsets = typedData(env, argv[0], napi_int32_array, &no);
   const int32_t *indices = typedData(env, argv[1], napi_int32_array, &nnz);
@@ -1026,15 +1031,11 @@ static napi_value ReadoutScores(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "evspike native readout: readoutScores' arrays are too short");
     return NULL;
   }
-  for (size_t i = 0; i < rows; i++) {
-    if (offsets[i] < 0 || offsets[i] > offsets[i + 1] || (size_t)offsets[i + 1] > nnz) {
-      napi_throw_range_error(env, NULL, "evspike native readout: readoutScores' offsets are not ascending within the indices");
-      return NULL;
-    }
+  if (!ascendingWithin(offsets, rows, nnz)) {
+    napi_throw_range_error(env, NULL, "evspike native readout: readoutScores' offsets are not ascending within the indices");
+    return NULL;
   }
-  for (size_t k = rows == 0 ? 0 : (size_t)offsets[0]; k < (rows == 0 ? 0 : (size_t)offsets[rows]); k++) {
-    if (indices[k] < 0 || indices[k] >= cols) return int32Value(env, -1);
-  }
+  if (rows > 0 && !allBelow(indices, (size_t)offsets[0], (size_t)offsets[rows], cols)) return int32Value(env, -1);
   const double *bias = wt + (size_t)cols * nc;
 #if X86
   if (nc <= 16 && bestSimd() == WITH_AVX512) {
