@@ -349,9 +349,8 @@ export class ConvLayer implements TrainableLayer {
       while (sources[bad] >= 0 && sources[bad] < this.sources.length) bad++;
       throw new EvspikeError(`conv layer ${this.spec.index}: presynaptic neuron ${sources[bad]} does not exist (${this.sources.length} neurons)`);
     }
-    if (spikes < 0) {
-      throw this.overflowError();
-    }
+    if (spikes === -3) throw new EvspikeError(`conv layer ${this.spec.index}: more spikes in one sample than positions (a position spiked twice)`);
+    if (spikes < 0) throw this.overflowError();
     // the serials the kernel gave the bins, as closeBin counts them
     for (let b = 0; b < bins; b++) this.binSerial = this.binSerial === 0xffffffff ? 1 : this.binSerial + 1;
     this.binTime = lastBin;

@@ -786,7 +786,8 @@ static int allBelow(const int32_t *values, size_t from, size_t to, int32_t limit
  * `bin` (never 0, as integrate.ts counts them) and appends its spikes to the log from index 0
  * on, in ascending flat index (map · positions + pos), with time t, the spiking potential and
  * the position's spiking map. Returns the log's length, -1 when a position received more taps
- * than its kernel has, -2 for a source that is not a presynaptic neuron.
+ * than its kernel has, -2 for a source that is not a presynaptic neuron, -3 for more spikes
+ * than the log holds (a position spiked twice: a broken kernel).
  */
 static napi_value RunBins(napi_env env, napi_callback_info info) {
   napi_value argv[9];
@@ -813,6 +814,10 @@ static napi_value RunBins(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "evspike native kernel: runBins' arrays are too short");
     return NULL;
   }
+  /* the log's room: a position spikes once in a sample, so the positions fit; more spikes mean
+   * a broken kernel, refused before anything is written past the log */
+  size_t room = nn < nt ? nn : nt;
+  if (nv < room) room = nv;
   if (!ascendingWithin(binStart, (size_t)T, ns)) {
     napi_throw_range_error(env, NULL, "evspike native kernel: runBins' bin starts are not ascending within the sources");
     return NULL;
@@ -827,6 +832,7 @@ static napi_value RunBins(napi_env env, napi_callback_info info) {
     serial = serial == 0xffffffffu ? 1 : serial + 1;
     const int32_t spiked = step(k, sources + from, to - from, (int32_t)serial);
     if (spiked < 0) return int32Value(env, -1);
+    if ((size_t)count + (size_t)spiked > room) return int32Value(env, -3);
     /* the bin's spikes in ascending flat index (an insertion sort: a bin holds a few dozen) */
     const int32_t first = count;
     for (int32_t i = 0; i < spiked; i++) {

@@ -117,7 +117,8 @@ export interface ConvKernel {
    * spikes are written from index 0 on: `neuron` (flat index map · positions + position, in
    * ascending order within a bin), `time` (the bin), `spikeV` (the spiking potential), and
    * `spikedMap[position]` (the spiking map). Returns the number of spikes; −1 as {@link step}
-   * does, −2 for a source that is not a presynaptic neuron.
+   * does, −2 for a source that is not a presynaptic neuron, −3 for more spikes than the log
+   * holds (a position spiked twice: never, but for a broken kernel).
    */
   readonly runBins?: (sources: Int32Array, binStart: Int32Array, timeBins: number, bin: number, neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array) => number;
 }
