@@ -148,20 +148,25 @@ export function sharedCompactIndices(features: SparseFeatures): Uint16Array | un
  */
 export class FeatureAppender {
   private offsets: Int32Array;
-  private indices = new Int32Array(0);
+  private indices: Int32Array;
   private small: Uint16Array | undefined;
   private rows = 0;
   private nnz = 0;
 
-  /** @param expectedRows the rows expected in all (room is made for them as the first blocks come) */
+  /**
+   * @param expectedRows the rows expected in all (room is made for them as the first blocks come)
+   * @param expectedIndices the indices expected in all, where known (room for them from the start)
+   */
   constructor(
     readonly cols: number,
     private readonly expectedRows: number,
     shared16 = false,
+    expectedIndices = 0,
   ) {
     if (shared16 && cols > 0x10000) throw new RangeError(`16-bit indices for ${cols} features`);
     this.offsets = new Int32Array(expectedRows + 1);
-    if (shared16) this.small = new Uint16Array(new SharedArrayBuffer(0));
+    this.indices = new Int32Array(expectedIndices);
+    if (shared16) this.small = new Uint16Array(new SharedArrayBuffer(expectedIndices * 2));
   }
 
   append(block: SparseFeatures): void {
@@ -206,18 +211,9 @@ export class FeatureAppender {
 export function concatFeatures(blocks: readonly SparseFeatures[], cols: number): SparseFeatures {
   const rows = blocks.reduce((n, b) => n + b.rows, 0);
   const nnz = blocks.reduce((n, b) => n + b.indices.length, 0);
-  const offsets = new Int32Array(rows + 1);
-  const indices = new Int32Array(nnz);
-  let r = 0;
-  let k = 0;
-  for (const b of blocks) {
-    if (b.cols !== cols) throw new RangeError(`feature block of ${b.cols} columns, expected ${cols}`);
-    indices.set(b.indices, k);
-    for (let i = 1; i <= b.rows; i++) offsets[r + i] = k + b.offsets[i];
-    r += b.rows;
-    k += b.indices.length;
-  }
-  return { rows, cols, offsets, indices };
+  const appender = new FeatureAppender(cols, rows, false, nnz);
+  for (const b of blocks) appender.append(b);
+  return appender.build();
 }
 
 /** Whether two feature sets are identical. */

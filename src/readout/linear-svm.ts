@@ -103,10 +103,14 @@ export function trainBinarySvm(features: SvmRows, positive: (i: number) => boole
     let pgMaxNew = -Infinity;
     let pgMinNew = Infinity;
     if (native !== null) {
-      // the same draws and swaps in native code (~10 % of a class's time in JavaScript)
+      // the shuffle (the same draws and swaps; ~10 % of a class's time in JavaScript) and the
+      // pass in native code
       random.getState(randomState);
       native.shuffleActive(index, activeSize, randomState);
       random.setState(randomState);
+      activeSize = native.svmPass(index, activeSize, offsets, indices as Uint16Array, y, alpha, qd, w, diag, pgMaxOld, extremes);
+      pgMaxNew = extremes[0];
+      pgMinNew = extremes[1];
     } else {
       for (let i = 0; i < activeSize; i++) {
         const j = i + random.nextInt(activeSize - i);
@@ -114,12 +118,6 @@ export function trainBinarySvm(features: SvmRows, positive: (i: number) => boole
         index[i] = index[j];
         index[j] = t;
       }
-    }
-    if (native !== null) {
-      activeSize = native.svmPass(index, activeSize, offsets, indices as Uint16Array, y, alpha, qd, w, diag, pgMaxOld, extremes);
-      pgMaxNew = extremes[0];
-      pgMinNew = extremes[1];
-    } else {
       for (let s = 0; s < activeSize; s++) {
         const i = index[s];
         const yi = y[i];
