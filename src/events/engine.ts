@@ -83,6 +83,10 @@ export class Engine {
     options: EngineOptions = {},
   ) {
     this.input = new InputLayer(network);
+    // sized here rather than at the first sample: a branch first taken then throws away the
+    // optimised code of every engine before
+    this.binStart = new Int32Array(network.timeBins + 1);
+    this.binFill = new Int32Array(network.timeBins);
     const hidden: HiddenLayer[] = [];
     let trainableIndex = 0;
     for (let i = 1; i < network.layers.length; i++) {

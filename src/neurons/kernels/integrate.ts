@@ -224,65 +224,71 @@ function regions(g: ConvKernelGeometry, mp: number): number[] {
   ];
 }
 
-/** Typed views of the kernel's memory. */
-interface Views {
-  pot: Float64Array;
-  weights: Float64Array;
-  start: Int32Array;
-  target: Int32Array;
-  payload: Int32Array;
-  stamp: Int32Array;
-  dead: Uint8Array;
-  binStamp: Int32Array;
-  count: Int32Array;
-  done: Int32Array;
-  taps: Int32Array;
-  touched: Int32Array;
-  spikePos: Int32Array;
-  spikeMap: Int32Array;
-  sampleList: Int32Array;
-  stats: Int32Array;
-  sources: Int32Array;
-  weightLevels: Uint16Array;
+/**
+ * Typed views of the kernel's memory. A class, as every object the hot code reads fields of: a
+ * second object literal of one shape stores over the first one's fields, which V8 takes for the
+ * fields changing, and throws away the optimised code that read them.
+ */
+class Views {
+  readonly pot: Float64Array;
+  readonly weights: Float64Array;
+  readonly start: Int32Array;
+  readonly target: Int32Array;
+  readonly payload: Int32Array;
+  readonly stamp: Int32Array;
+  readonly dead: Uint8Array;
+  readonly binStamp: Int32Array;
+  readonly count: Int32Array;
+  readonly done: Int32Array;
+  readonly taps: Int32Array;
+  readonly touched: Int32Array;
+  readonly spikePos: Int32Array;
+  readonly spikeMap: Int32Array;
+  readonly sampleList: Int32Array;
+  readonly stats: Int32Array;
+  readonly sources: Int32Array;
+  readonly weightLevels: Uint16Array;
   /** Per position and map, the sum of the levels of the taps received in the sample. */
-  levelSum: Uint16Array;
+  readonly levelSum: Uint16Array;
   /** Per position, how many of its recorded taps are in {@link levelSum}. */
-  levelDone: Int32Array;
+  readonly levelDone: Int32Array;
   /** {@link weightLevels} and {@link levelSum} as 32-bit words, two maps each. */
-  weightLevelPairs: Uint32Array;
-  levelSumPairs: Uint32Array;
+  readonly weightLevelPairs: Uint32Array;
+  readonly levelSumPairs: Uint32Array;
   /** A row of potentials at rest (padding maps at −∞), where a sample's first integration starts. */
-  restRow: Float64Array;
+  readonly restRow: Float64Array;
+
+  constructor(g: ConvKernelGeometry, mp: number, buffer: ArrayBuffer, offsets: number[]) {
+    const sizes = regions(g, mp);
+    const i32 = (k: number): Int32Array => new Int32Array(buffer, offsets[k], sizes[k] / 4);
+    this.pot = new Float64Array(buffer, offsets[0], sizes[0] / 8);
+    this.weights = new Float64Array(buffer, offsets[1], sizes[1] / 8);
+    this.start = i32(2);
+    this.target = i32(3);
+    this.payload = i32(4);
+    this.stamp = i32(5);
+    this.dead = new Uint8Array(buffer, offsets[6], sizes[6]);
+    this.binStamp = i32(7);
+    this.count = i32(8);
+    this.done = i32(9);
+    this.taps = i32(10);
+    this.touched = i32(11);
+    this.spikePos = i32(12);
+    this.spikeMap = i32(13);
+    this.sampleList = i32(14);
+    this.stats = i32(15);
+    this.sources = i32(16);
+    this.weightLevels = new Uint16Array(buffer, offsets[17], sizes[17] / 2);
+    this.levelSum = new Uint16Array(buffer, offsets[18], sizes[18] / 2);
+    this.levelDone = i32(19);
+    this.restRow = new Float64Array(buffer, offsets[20], sizes[20] / 8);
+    this.weightLevelPairs = new Uint32Array(buffer, offsets[17], sizes[17] / 4);
+    this.levelSumPairs = new Uint32Array(buffer, offsets[18], sizes[18] / 4);
+  }
 }
 
 function layout(g: ConvKernelGeometry, mp: number, buffer: ArrayBuffer, offsets: number[]): Views {
-  const sizes = regions(g, mp);
-  const i32 = (k: number): Int32Array => new Int32Array(buffer, offsets[k], sizes[k] / 4);
-  const views: Views = {
-    pot: new Float64Array(buffer, offsets[0], sizes[0] / 8),
-    weights: new Float64Array(buffer, offsets[1], sizes[1] / 8),
-    start: i32(2),
-    target: i32(3),
-    payload: i32(4),
-    stamp: i32(5),
-    dead: new Uint8Array(buffer, offsets[6], sizes[6]),
-    binStamp: i32(7),
-    count: i32(8),
-    done: i32(9),
-    taps: i32(10),
-    touched: i32(11),
-    spikePos: i32(12),
-    spikeMap: i32(13),
-    sampleList: i32(14),
-    stats: i32(15),
-    sources: i32(16),
-    weightLevels: new Uint16Array(buffer, offsets[17], sizes[17] / 2),
-    levelSum: new Uint16Array(buffer, offsets[18], sizes[18] / 2),
-    levelDone: i32(19),
-    restRow: new Float64Array(buffer, offsets[20], sizes[20] / 8),
-    weightLevelPairs: new Uint32Array(buffer, offsets[17], sizes[17] / 4),
-    levelSumPairs: new Uint32Array(buffer, offsets[18], sizes[18] / 4),
-  };
+  const views = new Views(g, mp, buffer, offsets);
   const { start, target, payload } = g.connectivity;
   views.start.set(start);
   views.target.set(target);
@@ -682,52 +688,104 @@ export function createConvKernel(g: ConvKernelGeometry, choice: KernelChoice = '
   }
   if (kernel === 'js') return new JsConvKernel(g, mp, layout(g, mp, new ArrayBuffer(total), offsets));
   const configuration = [g.tapsPerMap, mp, g.maps, g.roundToFloat32 ? 1 : 0, g.threshold, g.restV] as const;
-  let v: Views;
-  let calls: KernelCalls;
-  let runBins: ConvKernel['runBins'];
   if (kernel === 'native') {
     const native = nativeKernelModule()!;
     // the regions from the memory's first 64-byte boundary on (an ArrayBuffer's own is 16)
     const memory = new ArrayBuffer(total + 64);
     const shift = native.alignment(memory, 64);
     for (let i = 0; i < offsets.length; i++) offsets[i] += shift;
-    v = layout(g, mp, memory, offsets);
+    const v = layout(g, mp, memory, offsets);
     const k = native.create(memory, offsets.slice(0, 22), ...configuration, SIMD_LEVEL[simd], g.positions, g.connectivity.start.length - 1);
-    runBins = (sources, binStart, timeBins, bin, neuron, time, spikeV, spikedMap) => native.runBins(k, sources, binStart, timeBins, bin | 0, neuron, time, spikeV, spikedMap);
-    calls = {
-      beginSample: (sample) => native.beginSample(k, sample),
-      step: (src, n, bin) => native.step(k, src, n, bin),
-      settle: (pos) => native.settle(k, pos),
-      settleAll: () => native.settleAll(k),
-      setMaxDeferred: (n) => native.setMaxDeferred(k, n),
-      setCandidateSum: (h) => native.setCandidateSum(k, h),
-      forgetBounds: () => native.forgetBounds(k),
-    };
-  } else {
-    const wasmMemory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(total / 65536)) });
-    const wasm = new WebAssembly.Instance(wasmKernelModule()!, { env: { memory: wasmMemory } }).exports as unknown as WasmExports;
-    v = layout(g, mp, wasmMemory.buffer, offsets);
-    wasm.configure(...offsets.slice(0, 16), ...offsets.slice(17, 22), ...configuration);
-    calls = wasm;
+    return new CompiledConvKernel(kernel, mp, v, new NativeCalls(native, k), offsets[16]);
   }
-  const sourcesAt = offsets[16];
-  return {
-    kernel,
-    mapsPadded: mp,
-    potential: v.pot,
-    weights: v.weights,
-    weightLevels: v.weightLevels,
-    sources: v.sources,
-    spikePos: v.spikePos,
-    spikeMap: v.spikeMap,
-    beginSample: (sample) => calls.beginSample(sample | 0),
-    step: (n, bin) => calls.step(sourcesAt, n, bin | 0),
-    settle: (pos) => calls.settle(pos) as PositionState,
-    settleAll: () => calls.settleAll(),
-    setMaxDeferred: (n) => calls.setMaxDeferred(n),
-    setCandidateSum: (h) => calls.setCandidateSum(h),
-    forgetBounds: () => calls.forgetBounds(),
-    counters: v.stats,
-    runBins,
-  };
+  const wasmMemory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(total / 65536)) });
+  const wasm = new WebAssembly.Instance(wasmKernelModule()!, { env: { memory: wasmMemory } }).exports as unknown as WasmExports;
+  const v = layout(g, mp, wasmMemory.buffer, offsets);
+  wasm.configure(...offsets.slice(0, 16), ...offsets.slice(17, 22), ...configuration);
+  return new CompiledConvKernel(kernel, mp, v, wasm, offsets[16]);
+}
+
+/** The native kernel's calls on one kernel's handle (a class for the reason {@link Views} is). */
+class NativeCalls implements KernelCalls {
+  constructor(
+    private readonly native: NativeKernelModule,
+    private readonly k: object,
+  ) {}
+
+  beginSample(sample: number): void {
+    this.native.beginSample(this.k, sample);
+  }
+  step(src: number, n: number, bin: number): number {
+    return this.native.step(this.k, src, n, bin);
+  }
+  settle(pos: number): number {
+    return this.native.settle(this.k, pos);
+  }
+  settleAll(): void {
+    this.native.settleAll(this.k);
+  }
+  setMaxDeferred(n: number): void {
+    this.native.setMaxDeferred(this.k, n);
+  }
+  setCandidateSum(h: number): void {
+    this.native.setCandidateSum(this.k, h);
+  }
+  forgetBounds(): void {
+    this.native.forgetBounds(this.k);
+  }
+  runBins(sources: Int32Array, binStart: Int32Array, timeBins: number, bin: number, neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array): number {
+    return this.native.runBins(this.k, sources, binStart, timeBins, bin | 0, neuron, time, spikeV, spikedMap);
+  }
+}
+
+/** A WebAssembly or native kernel: {@link ConvKernel} over its calls and memory. */
+class CompiledConvKernel implements ConvKernel {
+  readonly potential: Float64Array;
+  readonly weights: Float64Array;
+  readonly weightLevels: Uint16Array;
+  readonly sources: Int32Array;
+  readonly spikePos: Int32Array;
+  readonly spikeMap: Int32Array;
+  readonly counters: Int32Array;
+  readonly runBins: ConvKernel['runBins'];
+
+  /** @param sourcesAt the byte offset of {@link sources} in the memory */
+  constructor(
+    readonly kernel: KernelName,
+    readonly mapsPadded: number,
+    v: Views,
+    private readonly calls: KernelCalls,
+    private readonly sourcesAt: number,
+  ) {
+    this.potential = v.pot;
+    this.weights = v.weights;
+    this.weightLevels = v.weightLevels;
+    this.sources = v.sources;
+    this.spikePos = v.spikePos;
+    this.spikeMap = v.spikeMap;
+    this.counters = v.stats;
+    this.runBins = calls instanceof NativeCalls ? calls.runBins.bind(calls) : undefined;
+  }
+
+  beginSample(sample: number): void {
+    this.calls.beginSample(sample | 0);
+  }
+  step(n: number, bin: number): number {
+    return this.calls.step(this.sourcesAt, n, bin | 0);
+  }
+  settle(pos: number): PositionState {
+    return this.calls.settle(pos) as PositionState;
+  }
+  settleAll(): void {
+    this.calls.settleAll();
+  }
+  setMaxDeferred(n: number): void {
+    this.calls.setMaxDeferred(n);
+  }
+  setCandidateSum(h: number): void {
+    this.calls.setCandidateSum(h);
+  }
+  forgetBounds(): void {
+    this.calls.forgetBounds();
+  }
 }
