@@ -41,7 +41,10 @@ export const BENCH_SPEC: CommandSpec = {
 
 export interface BenchReport {
   inferenceSamplesPerSecond: number;
+  /** Training with learning on: the best of three rounds, each a new engine from the converged state. */
   trainSamplesPerSecond: number;
+  /** The first of those rounds alone. */
+  firstRoundTrainSamplesPerSecond: number;
   synapticEventsPerSample: number;
   /** Weight additions the simulator performed per sample (exact skipping on). */
   additionsPerSample: number;
@@ -141,15 +144,22 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
   subscription.unsubscribe();
 
   // Training speed: learning on, from a copy of the converged state.
-  const learner = new Engine(network, { weights: engine.convLayers.map((c) => c.weights), learning: engine.convLayers.map((c) => c.learning), kernel });
   const learnLayer = conv.spec.index;
   const spikeTimes = new Int32Array(network.layers[0].outShape.height * network.layers[0].outShape.width);
-  const learnSeconds = time(() => {
-    for (let i = 0; i < samples; i++) {
-      rankOrderEncode(imageAt(data.test, i), network.timeBins, spikeTimes);
-      learner.runSample(spikeTimes, { learnLayer, lastLayer: learnLayer });
-    }
-  });
+  // Each round trains a new engine from the converged weights and learning state on the same
+  // samples (the same work); the best of three, as for inference. The first round, a new
+  // engine's first samples straight after the inference runs, is reported beside it.
+  const learnRound = (): number => {
+    const learner = new Engine(network, { weights: engine.convLayers.map((c) => c.weights), learning: engine.convLayers.map((c) => c.learning), kernel });
+    return time(() => {
+      for (let i = 0; i < samples; i++) {
+        rankOrderEncode(imageAt(data.test, i), network.timeBins, spikeTimes);
+        learner.runSample(spikeTimes, { learnLayer, lastLayer: learnLayer });
+      }
+    });
+  };
+  const firstLearnSeconds = learnRound();
+  const learnSeconds = Math.min(firstLearnSeconds, learnRound(), learnRound());
 
   // Baseline in the same process: the dense clock-driven reference, every neuron every bin.
   log(`timing the dense clock-driven reference on ${denseSamples} samples ...`);
@@ -167,6 +177,7 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
   const report: BenchReport = {
     inferenceSamplesPerSecond: samples / skippingSeconds,
     trainSamplesPerSecond: samples / learnSeconds,
+    firstRoundTrainSamplesPerSecond: samples / firstLearnSeconds,
     synapticEventsPerSample: figures.synapticEventsPerSample,
     additionsPerSample: figures.additionsPerSample,
     unskippedInferenceSamplesPerSecond: samples / plainSeconds,
@@ -199,7 +210,7 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
       `${f(report.unskippedInferenceSamplesPerSecond)} samples/s (skipping: ${f(report.inferenceSamplesPerSecond / report.unskippedInferenceSamplesPerSecond, 2)} ×)`,
     ],
     ['inference, spike stream observed', `${f(report.observedInferenceSamplesPerSecond)} samples/s (${f(observed / samples)} spike events/sample delivered)`],
-    ['training (learning on)', `${f(report.trainSamplesPerSecond)} samples/s`],
+    ['training (learning on)', `${f(report.trainSamplesPerSecond)} samples/s (best of 3 rounds; the first ${f(report.firstRoundTrainSamplesPerSecond)})`],
     ['dense clock-driven baseline', `${f(report.denseBaselineSamplesPerSecond, 2)} samples/s over ${denseSamples} samples`],
     ['event-driven / dense speed', `${f(report.speedupOverDense, 0)} ×`],
     ["authors' code, one pinned core (quoted)", `${AUTHORS_SPEED.inference} samples/s inference, ${AUTHORS_SPEED.train} samples/s training`],

@@ -152,6 +152,9 @@ describe('evspike command line', async () => {
       expect(report[key]).toBeGreaterThan(0);
     }
     expect(report.denseMacsPerSample).toBeGreaterThan(100 * report.synapticEventsPerSample);
+    // training: the best of three rounds, the first among them
+    expect(report.firstRoundTrainSamplesPerSecond).toBeGreaterThan(0);
+    expect(report.trainSamplesPerSecond).toBeGreaterThanOrEqual(report.firstRoundTrainSamplesPerSecond);
     expect(r.err).toBe('');
   });
 });
