@@ -301,27 +301,19 @@ function layout(g: ConvKernelGeometry, mp: number, buffer: ArrayBuffer, offsets:
   return views;
 }
 
-/**
- * The plain JavaScript kernel: the reference definition, written for clarity (and the fallback
- * where WebAssembly SIMD is missing).
- */
-export class JsConvKernel implements ConvKernel {
-  readonly kernel = 'js' as const;
+/** What every kernel hands out of its memory ({@link ConvKernel}'s arrays). */
+abstract class KernelArrays {
   readonly potential: Float64Array;
   readonly weights: Float64Array;
   readonly weightLevels: Uint16Array;
   readonly sources: Int32Array;
   readonly spikePos: Int32Array;
   readonly spikeMap: Int32Array;
-  private sample = 0;
-  private sampleCount = 0;
-  private maxDeferred = 0;
-  private candidateSum = 0;
+  readonly counters: Int32Array;
 
   constructor(
-    private readonly g: ConvKernelGeometry,
     readonly mapsPadded: number,
-    private readonly v: Views,
+    v: Views,
   ) {
     this.potential = v.pot;
     this.weights = v.weights;
@@ -329,6 +321,27 @@ export class JsConvKernel implements ConvKernel {
     this.sources = v.sources;
     this.spikePos = v.spikePos;
     this.spikeMap = v.spikeMap;
+    this.counters = v.stats;
+  }
+}
+
+/**
+ * The plain JavaScript kernel: the reference definition, written for clarity (and the fallback
+ * where WebAssembly SIMD is missing).
+ */
+export class JsConvKernel extends KernelArrays implements ConvKernel {
+  readonly kernel = 'js' as const;
+  private sample = 0;
+  private sampleCount = 0;
+  private maxDeferred = 0;
+  private candidateSum = 0;
+
+  constructor(
+    private readonly g: ConvKernelGeometry,
+    mapsPadded: number,
+    private readonly v: Views,
+  ) {
+    super(mapsPadded, v);
   }
 
   beginSample(sample: number): void {
@@ -353,10 +366,6 @@ export class JsConvKernel implements ConvKernel {
       v.levelSum.fill(0, pos * mp, (pos + 1) * mp);
       v.levelDone[pos] = 0;
     }
-  }
-
-  get counters(): Int32Array {
-    return this.v.stats;
   }
 
   step(n: number, bin: number): number {
@@ -739,31 +748,18 @@ class NativeCalls implements KernelCalls {
 }
 
 /** A WebAssembly or native kernel: {@link ConvKernel} over its calls and memory. */
-class CompiledConvKernel implements ConvKernel {
-  readonly potential: Float64Array;
-  readonly weights: Float64Array;
-  readonly weightLevels: Uint16Array;
-  readonly sources: Int32Array;
-  readonly spikePos: Int32Array;
-  readonly spikeMap: Int32Array;
-  readonly counters: Int32Array;
+class CompiledConvKernel extends KernelArrays implements ConvKernel {
   readonly runBins: ConvKernel['runBins'];
 
   /** @param sourcesAt the byte offset of {@link sources} in the memory */
   constructor(
     readonly kernel: KernelName,
-    readonly mapsPadded: number,
+    mapsPadded: number,
     v: Views,
     private readonly calls: KernelCalls,
     private readonly sourcesAt: number,
   ) {
-    this.potential = v.pot;
-    this.weights = v.weights;
-    this.weightLevels = v.weightLevels;
-    this.sources = v.sources;
-    this.spikePos = v.spikePos;
-    this.spikeMap = v.spikeMap;
-    this.counters = v.stats;
+    super(mapsPadded, v);
     this.runBins = calls instanceof NativeCalls ? calls.runBins.bind(calls) : undefined;
   }
 
