@@ -158,11 +158,12 @@ export function benchCommand(argv: string[], out: (line: string) => void, err: (
       }
     });
   };
+  log(`timing training (learning on) on ${samples} test samples, three rounds ...`);
   const firstLearnSeconds = learnRound();
   const learnSeconds = Math.min(firstLearnSeconds, learnRound(), learnRound());
 
   // Baseline in the same process: the dense clock-driven reference, every neuron every bin.
-  log(`timing the dense clock-driven reference on ${denseSamples} samples ...`);
+  log(`timing the dense clock-driven reference on ${denseSamples} sample${denseSamples === 1 ? '' : 's'} ...`);
   const weights = engine.convLayers.map((c) => Float64Array.from(c.weights));
   // one untimed sample first: the JIT's warm-up is not the baseline's speed
   rankOrderEncode(imageAt(data.test, data.test.count - 1), network.timeBins, spikeTimes);
