@@ -137,6 +137,11 @@ export class ConvLayer implements TrainableLayer {
   private boundsStale = true;
   /** Whether a position of this sample may hold taps not integrated yet. */
   private pending = false;
+  /**
+   * Whether the weights were set in the middle of this sample: its potentials so far come from
+   * the old weights, which the new bounds do not bound, so the rest of it skips nothing.
+   */
+  private unbounded = false;
   private readonly mask: WinnerMask;
   private readonly winnerOrder: Int32Array;
   private readonly binWinners: Int32Array;
@@ -212,13 +217,18 @@ export class ConvLayer implements TrainableLayer {
     this.learning = createLearningRule(spec.learning, { restV, thresholdV: spec.thresholdV, weightMin: spec.weightMin, weightMax: spec.weightMax, precision: spec.precision });
   }
 
-  /** Copy new weights in (same layout as {@link weights}) and refresh the integration copy. */
+  /**
+   * Copy new weights in (same layout as {@link weights}) and refresh the integration copy. In
+   * the middle of a sample (from a spike subscriber) the taps received so far keep the old
+   * weights and the later ones take the new; the rest of that sample skips nothing.
+   */
   setWeights(weights: ArrayLike<number>): void {
     if (weights.length !== this.weights.length) {
       throw new RangeError(`conv layer ${this.spec.index}: expected ${this.weights.length} weights, got ${weights.length}`);
     }
     // taps already received were received under the old weights
     this.step.settleAll();
+    this.unbounded = true;
     for (let i = 0; i < weights.length; i++) this.weights[i] = weights[i];
     for (let m = 0; m < this.maps; m++) this.refreshIntegrationWeights(m);
   }
@@ -232,6 +242,7 @@ export class ConvLayer implements TrainableLayer {
     this.counts.spikes = 0;
     this.step.beginSample(sample);
     this.pending = false;
+    this.unbounded = false;
     resetWinnerMask(this.mask);
   }
 
@@ -276,7 +287,7 @@ export class ConvLayer implements TrainableLayer {
     // In a learning sample every position must be integrated before the weights change, so
     // skipping would only add the bookkeeping: the kernel integrates at every bin instead.
     if (!learn && this.boundsStale) this.refreshBounds();
-    const deferring = learn ? 0 : this.deferrable;
+    const deferring = learn || this.unbounded ? 0 : this.deferrable;
     if (deferring !== this.deferring) {
       this.step.setMaxDeferred(deferring);
       this.deferring = deferring;
@@ -324,7 +335,7 @@ export class ConvLayer implements TrainableLayer {
   runBins(sources: Int32Array, binStart: Int32Array, timeBins: number): void {
     const run = this.step.runBins;
     const log = this.spikes;
-    if (run === undefined || log.count !== 0) {
+    if (run === undefined || log.count !== 0 || this.unbounded) {
       runBinsByCalls(this, sources, binStart, timeBins);
       return;
     }

@@ -318,6 +318,35 @@ describe('single-spike invariants (fast-check)', () => {
     expect(skippedSamples).toBeGreaterThan(RUNS / 4);
   });
 
+  it('takes weights set in the middle of a sample (from a spike subscriber) from the next bin on, skipping on or off alike', () => {
+    let changed = 0;
+    fc.assert(
+      fc.property(networkCase, fc.nat(), fc.constantFrom(0.05, 0.3, 0.7, 1.5), ({ net, weights, inputs }, at, factor) => {
+        const engines = [new Engine(net, { weights }), new Engine(net, { weights, skipping: false })];
+        const input = inputs[0];
+        // the weights change at the first spike event of bin `at` or later (the same event in both)
+        const when = at % net.timeBins;
+        const scaled = weights.map((w) => w.map((x) => Math.min(1, x * factor)));
+        const runs = engines.map((engine) => {
+          let done = false;
+          const subscription = engine.streams.spikes$.subscribe((e) => {
+            if (done || e.time < when) return;
+            done = true;
+            engine.convLayers.forEach((c, i) => c.setWeights(scaled[i]));
+          });
+          engine.runSample(input);
+          subscription.unsubscribe();
+          if (done) changed++;
+          return net.layers.map((_, li) => spikeTimesOf(engine, li));
+        });
+        expect(runs[0]).toEqual(runs[1]);
+      }),
+      { seed: 121, numRuns: RUNS },
+    );
+    // the draws do change weights mid-sample (else this property would show nothing)
+    expect(changed).toBeGreaterThan(RUNS / 2);
+  });
+
   it("bounds a map's potential by the sum of its taps' weight levels: no map below the candidate sum crosses", () => {
     const weight = fc.oneof(fc.constantFrom(0, 1, 1 - 2 ** -24, 2 ** -25, 0.5), fc.double({ min: 0, max: 1, noNaN: true }));
     fc.assert(
