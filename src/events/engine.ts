@@ -72,8 +72,8 @@ export class Engine {
   readonly queue = new EventQueue(2048);
   readonly streams = new SimulationStreams();
   private sampleSerial = 0;
-  private binStart = new Int32Array(0);
-  private binFill = new Int32Array(0);
+  private readonly binStart: Int32Array;
+  private readonly binFill: Int32Array;
   private byBin = new Int32Array(1024);
   private lastSimulated = 0;
   private lastLearning = false;
@@ -216,12 +216,12 @@ export class Engine {
   private inputByBin(): void {
     const T = this.network.timeBins;
     const inputLog = this.input.spikes;
-    const binStart = this.binStart.length >= T + 1 ? this.binStart : (this.binStart = new Int32Array(T + 1));
+    const binStart = this.binStart;
     binStart.fill(0, 0, T + 1);
     for (let s = 0; s < inputLog.count; s++) binStart[inputLog.time[s] + 1]++;
     for (let t = 0; t < T; t++) binStart[t + 1] += binStart[t];
     const byBin = this.byBin.length >= inputLog.count ? this.byBin : (this.byBin = new Int32Array(Math.max(inputLog.count, 2 * this.byBin.length)));
-    const fill = this.binFill.length >= T ? this.binFill : (this.binFill = new Int32Array(T));
+    const fill = this.binFill;
     fill.set(binStart.subarray(0, T));
     for (let s = 0; s < inputLog.count; s++) byBin[fill[inputLog.time[s]]++] = inputLog.neuron[s];
   }
