@@ -12,6 +12,7 @@ import {
   FANOUT,
   nativeKernelModule,
   nativeSimd,
+  NATIVE_MAX_TAPS,
   paddedMaps,
   type KernelName,
   type NativeSimd,
@@ -56,6 +57,23 @@ describe('conv kernels', () => {
     expect(createConvKernel(g).kernel).toBe(native ? 'native' : 'wasm');
     expect(createConvKernel(g, 'wasm').kernel).toBe('wasm');
     expect(createConvKernel(g, 'js').kernel).toBe('js');
+  });
+
+  it('takes the WebAssembly kernel for kernels of more taps than the native one records, and says so when native is asked for', () => {
+    // one position, one map, every tap reached by its own source
+    const oneMap = (tapsPerMap: number): ConvKernelGeometry => ({
+      positions: 1,
+      maps: 1,
+      tapsPerMap,
+      connectivity: { start: Int32Array.from({ length: tapsPerMap + 1 }, (_, i) => i), target: new Int32Array(tapsPerMap), payload: Int32Array.from({ length: tapsPerMap }, (_, i) => i) },
+      roundToFloat32: true,
+      threshold: 10,
+      restV: 0,
+    });
+    const g = oneMap(NATIVE_MAX_TAPS + 1);
+    expect(createConvKernel(g).kernel).toBe('wasm');
+    if (native) expect(() => createConvKernel(g, 'native')).toThrow(/kernel of 32768 taps is more than the native kernel takes \(32767\)/);
+    expect(createConvKernel(oneMap(NATIVE_MAX_TAPS)).kernel).toBe(native ? 'native' : 'wasm');
   });
 
   it('lets EVSPIKE_KERNEL choose what auto means, and names it when it is wrong', () => {

@@ -29,16 +29,35 @@
 /* The vector width in use: 0 scalar, 2 AVX2, 3 AVX-512 (F and BW). */
 enum { SCALAR = 0, WITH_AVX2 = 2, WITH_AVX512 = 3 };
 
-#define FIRST_OF_BIN ((int32_t)0x80000000)
+/* A recorded tap: the tap's index in the kernel, with this bit where it is the first of its bin. */
+#define FIRST_OF_BIN 0x8000
+typedef uint16_t Tap;
+/* The most taps a map's kernel may have here (nativeMaxTaps in integrate.ts). */
+#define MAX_TAPS 0x7fff
+
+/* The per-position state the delivery of every tap reads and writes, side by side (one load of a
+ * cache line where four arrays took four). */
+typedef struct {
+  int32_t stamp;    /* the sample of the position's last touch (a stale position is at rest) */
+  int32_t binStamp; /* the bin of its last tap */
+  int32_t count;    /* taps recorded in the sample */
+  int32_t dead;     /* 1 once it spiked */
+} Position;
 
 /* One conv layer's kernel: pointers into the layer's memory (an ArrayBuffer kept alive by the
  * JavaScript side), and the constants and per-sample state integrate.wat keeps in globals. */
 typedef struct {
   napi_ref memory;
   double *pot, *weights, *restRow;
-  int32_t *start, *target, *payload, *stamp, *binStamp, *count, *done, *taps, *touched;
+  int32_t *start, *target, *payload, *done, *touched;
+  /* per position, its taps of the sample in arrival order (tpm each; a private array) */
+  Tap *taps;
   int32_t *spikePos, *spikeMap, *sampleList, *stats, *levelDone;
-  uint8_t *dead;
+  /* per position (a private array: integrate.ts's stamp, dead, binStamp and count regions are
+   * the WebAssembly and JavaScript kernels') */
+  Position *at;
+  /* per connection, its target position and payload side by side */
+  int32_t *links;
   uint16_t *levels, *levelSum, *zeroLevels;
   char *base;
   int32_t tpm, mp, maps, round, maxDeferred, candidateSum, sample, sampleCount;
@@ -52,20 +71,22 @@ typedef struct {
 } Kernel;
 
 /* A tap's weight row, from its payload (the row's byte offset in the weights). */
-static inline const double *weightRow(const Kernel *k, int32_t tap) {
-  return (const double *)((const char *)k->weights + (tap & 0x7fffffff));
+static inline const double *weightRow(const Kernel *k, Tap tap) {
+  return k->weights + (size_t)(tap & ~FIRST_OF_BIN) * (size_t)k->mp;
 }
 
 /* A tap's level row: a quarter of its payload (16-bit levels against 64-bit weights). */
-static inline const uint16_t *levelRow(const Kernel *k, int32_t tap) {
-  return (const uint16_t *)((const char *)k->levels + ((uint32_t)(tap & 0x7fffffff) >> 2));
+static inline const uint16_t *levelRow(const Kernel *k, Tap tap) {
+  return k->levels + (size_t)(tap & ~FIRST_OF_BIN) * (size_t)k->mp;
 }
 
-/* The first touch of a position in the sample (see integrate.wat's $resetPosition). */
-static void resetPosition(Kernel *k, int32_t pos) {
-  k->stamp[pos] = k->sample;
-  k->dead[pos] = 0;
-  k->count[pos] = 0;
+/* The first touch of a position in the sample (see integrate.wat's $resetPosition); out of the
+ * delivery loop, so that the arrays it writes take no registers there. */
+__attribute__((noinline, cold)) static void resetPosition(Kernel *k, int32_t pos) {
+  Position *p = k->at + pos;
+  p->stamp = k->sample;
+  p->dead = 0;
+  p->count = 0;
   k->done[pos] = 0;
   k->levelDone[pos] = 0;
   k->sampleList[k->sampleCount++] = pos;
@@ -297,11 +318,11 @@ static int32_t bestMap(const Kernel *k, const double *row) {
  * map), or -1 (see integrate.wat's $integrate).
  */
 static int32_t integrate(Kernel *k, int32_t pos, int check) {
-  const int32_t to = k->count[pos];
+  const int32_t to = k->at[pos].count;
   const int32_t from = k->done[pos];
   k->done[pos] = to;
   k->stats[2] += (to - from) * k->maps;
-  const int32_t *t = k->taps + (size_t)pos * k->tpm;
+  const Tap *t = k->taps + (size_t)pos * k->tpm;
   double *row = k->pot + (size_t)pos * k->mp;
   const double **w = (const double **)k->rows;
   /* the sample's first integration starts from the row at rest (the position's row is stale) */
@@ -312,7 +333,7 @@ static int32_t integrate(Kernel *k, int32_t pos, int check) {
      * pass says whether any map is above the threshold */
     int32_t n = 0;
     w[n++] = weightRow(k, t[j++]);
-    for (; j < to && t[j] >= 0; j++) w[n++] = weightRow(k, t[j]);
+    for (; j < to && !(t[j] & FIRST_OF_BIN); j++) w[n++] = weightRow(k, t[j]);
     above = rowPass(k, row, src, w, n);
     src = row;
   }
@@ -331,10 +352,10 @@ static int32_t integrate(Kernel *k, int32_t pos, int check) {
  * rounded, added to the potentials) and starting its own, by masks. The same additions in the
  * same order as the loop below; the bins' boundaries, which fall anywhere, cost no mispredicted
  * branches. */
-static void mapPotentials(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double *x1, double *x2) {
+static void mapPotentials128(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double *x1, double *x2) {
   const int32_t from = k->done[pos];
-  const int32_t to = k->count[pos];
-  const int32_t *t = k->taps + (size_t)pos * k->tpm;
+  const int32_t to = k->at[pos].count;
+  const Tap *t = k->taps + (size_t)pos * k->tpm;
   const double *row = from == 0 ? k->restRow : k->pot + (size_t)pos * k->mp;
   __m128d v = _mm_loadh_pd(_mm_load_sd(row + c1), row + c2);
   if (from == to) {
@@ -346,11 +367,11 @@ static void mapPotentials(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double
   __m128d sum = _mm_loadh_pd(_mm_load_sd(w + c1), w + c2);
   const int round = k->round;
   for (int32_t j = from + 1; j < to; j++) {
-    const int32_t tap = t[j];
+    const Tap tap = t[j];
     w = weightRow(k, tap);
     const __m128d x = _mm_loadh_pd(_mm_load_sd(w + c1), w + c2);
     /* all ones where this tap starts a bin */
-    const __m128d first = _mm_castsi128_pd(_mm_set1_epi64x((int64_t)(tap >> 31)));
+    const __m128d first = _mm_castsi128_pd(_mm_set1_epi64x(-(int64_t)(tap >> 15)));
     /* float32 mode: a single tap's weight is a float32 already, so rounding it changes nothing */
     const __m128d closed = _mm_add_pd(v, round ? _mm_cvtps_pd(_mm_cvtpd_ps(sum)) : sum);
     v = _mm_or_pd(_mm_and_pd(first, closed), _mm_andnot_pd(first, v));
@@ -360,18 +381,55 @@ static void mapPotentials(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double
   _mm_storel_pd(x1, v);
   _mm_storeh_pd(x2, v);
 }
+
+/* The same with AVX-512's masked additions: a tap's sum is one addition (or none, where it
+ * starts a bin) instead of an addition and a blend, which shortens the chain of additions
+ * through the taps that bounds this loop. */
+AVX512 static void mapPotentials512(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double *x1, double *x2) {
+  const int32_t from = k->done[pos];
+  const int32_t to = k->at[pos].count;
+  const Tap *t = k->taps + (size_t)pos * k->tpm;
+  const double *row = from == 0 ? k->restRow : k->pot + (size_t)pos * k->mp;
+  __m128d v = _mm_loadh_pd(_mm_load_sd(row + c1), row + c2);
+  if (from == to) {
+    _mm_storel_pd(x1, v);
+    _mm_storeh_pd(x2, v);
+    return;
+  }
+  const double *w = weightRow(k, t[from]);
+  __m128d sum = _mm_loadh_pd(_mm_load_sd(w + c1), w + c2);
+  const int round = k->round;
+  for (int32_t j = from + 1; j < to; j++) {
+    const Tap tap = t[j];
+    w = weightRow(k, tap);
+    const __m128d x = _mm_loadh_pd(_mm_load_sd(w + c1), w + c2);
+    /* both lanes where this tap starts a bin */
+    const __mmask8 first = (__mmask8)(0u - (uint32_t)(tap >> 15));
+    /* float32 mode: a single tap's weight is a float32 already, so rounding it changes nothing */
+    v = _mm_mask_add_pd(v, first, v, round ? _mm_cvtps_pd(_mm_cvtpd_ps(sum)) : sum);
+    sum = _mm_mask_add_pd(x, (__mmask8)~first, sum, x);
+  }
+  v = _mm_add_pd(v, round ? _mm_cvtps_pd(_mm_cvtpd_ps(sum)) : sum);
+  _mm_storel_pd(x1, v);
+  _mm_storeh_pd(x2, v);
+}
+
+static void mapPotentials(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double *x1, double *x2) {
+  if (k->simd == WITH_AVX512) mapPotentials512(k, pos, c1, c2, x1, x2);
+  else mapPotentials128(k, pos, c1, c2, x1, x2);
+}
 #else
 static void mapPotentials(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double *x1, double *x2) {
   const int32_t from = k->done[pos];
-  const int32_t to = k->count[pos];
-  const int32_t *t = k->taps + (size_t)pos * k->tpm;
+  const int32_t to = k->at[pos].count;
+  const Tap *t = k->taps + (size_t)pos * k->tpm;
   const double *row = from == 0 ? k->restRow : k->pot + (size_t)pos * k->mp;
   double a = row[c1], b = row[c2];
   for (int32_t j = from; j < to;) {
     const double *w = weightRow(k, t[j]);
     double s1 = w[c1], s2 = w[c2];
     j++;
-    for (; j < to && t[j] >= 0; j++) {
+    for (; j < to && !(t[j] & FIRST_OF_BIN); j++) {
       w = weightRow(k, t[j]);
       s1 += w[c1];
       s2 += w[c2];
@@ -395,8 +453,8 @@ static void mapPotentials(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double
  * the map with the largest potential above the threshold (ties to the higher map), or -1.
  */
 static int32_t crossing(Kernel *k, int32_t pos) {
-  const int32_t cnt = k->count[pos];
-  const int32_t *t = k->taps + (size_t)pos * k->tpm;
+  const int32_t cnt = k->at[pos].count;
+  const Tap *t = k->taps + (size_t)pos * k->tpm;
   const int32_t first = k->levelDone[pos];
   uint16_t *row = k->levelSum + (size_t)pos * k->mp;
   const uint16_t **lv = (const uint16_t **)k->rows;
@@ -451,32 +509,33 @@ static int32_t step(Kernel *k, const int32_t *src, int32_t n, int32_t bin) {
   const int32_t sample = k->sample;
   const int32_t tpm = k->tpm;
   /* the regions in locals: the stores below cannot then make the compiler reload them */
-  const int32_t *restrict start = k->start, *restrict target = k->target, *restrict payload = k->payload;
-  int32_t *restrict stamp = k->stamp, *restrict binStamp = k->binStamp, *restrict count = k->count;
-  int32_t *restrict taps = k->taps, *restrict touched = k->touched;
-  uint8_t *restrict dead = k->dead;
+  const int32_t *restrict start = k->start, *links = k->links;
+  Tap *restrict taps = k->taps;
+  int32_t *restrict touched = k->touched;
+  Position *at = k->at;
   int32_t tc = 0, applied = 0, fanout = 0;
   for (int32_t s = 0; s < n; s++) {
     const int32_t sid = src[s];
-    const int32_t end = start[sid + 1];
-    int32_t i = start[sid];
-    fanout += end - i;
-    for (; i < end; i++) {
-      const int32_t pos = target[i];
-      if (stamp[pos] != sample) resetPosition(k, pos);
+    const int32_t *l = links + 2 * (size_t)start[sid];
+    const int32_t *const end = links + 2 * (size_t)start[sid + 1];
+    fanout += (int32_t)(end - l) >> 1;
+    for (; l < end; l += 2) {
+      const int32_t pos = l[0];
+      Position *const p = at + pos;
+      if (__builtin_expect(p->stamp != sample, 0)) resetPosition(k, pos);
       /* without branches on the data: a dead position's tap is written past its count (never
        * read: a position receives at most tpm taps in a sample) and not counted */
-      const int32_t alive = dead[pos] == 0;
-      const int32_t fresh = alive & (binStamp[pos] != bin);
-      binStamp[pos] = bin;
+      const int32_t alive = p->dead ^ 1;
+      const int32_t fresh = alive & (p->binStamp != bin);
+      p->binStamp = bin;
       touched[tc] = pos;
       tc += fresh;
       /* a position receives at most tpm taps in a sample (each source spikes once); one more
        * means a presynaptic layer broke that: its count goes past tpm (checked below, where it
        * is put back), its tap is written over the row's last, never past the row */
-      const int32_t cnt = count[pos];
-      taps[(size_t)pos * tpm + (cnt < tpm ? cnt : tpm - 1)] = payload[i] | (int32_t)((uint32_t)fresh << 31);
-      count[pos] = cnt + alive;
+      const int32_t cnt = p->count;
+      taps[(size_t)pos * tpm + (cnt < tpm ? cnt : tpm - 1)] = (Tap)(l[1] | fresh << 15);
+      p->count = cnt + alive;
       applied += alive;
     }
   }
@@ -487,9 +546,9 @@ static int32_t step(Kernel *k, const int32_t *src, int32_t n, int32_t bin) {
   int32_t m = 0, overflow = 0;
   for (int32_t i = 0; i < tc; i++) {
     const int32_t pos = touched[i];
-    const int32_t cnt = count[pos];
+    const int32_t cnt = at[pos].count;
     if (cnt > tpm) {
-      count[pos] = tpm;
+      at[pos].count = tpm;
       overflow = 1;
     }
     touched[m] = pos;
@@ -502,7 +561,7 @@ static int32_t step(Kernel *k, const int32_t *src, int32_t n, int32_t bin) {
     const int32_t pos = k->touched[i];
     const int32_t best = bounding ? crossing(k, pos) : integrate(k, pos, 1);
     const int32_t hit = best >= 0;
-    k->dead[pos] = (uint8_t)hit;
+    at[pos].dead = hit;
     k->spikePos[spikes] = pos;
     k->spikeMap[spikes] = best;
     spikes += hit;
@@ -512,9 +571,10 @@ static int32_t step(Kernel *k, const int32_t *src, int32_t n, int32_t bin) {
 
 /* 0: untouched in the sample (at rest); 1: alive, its potentials brought up to date; 2: spiked. */
 static int32_t settle(Kernel *k, int32_t pos) {
-  if (k->stamp[pos] != k->sample) return 0;
-  if (k->dead[pos]) return 2;
-  if (k->done[pos] < k->count[pos]) integrate(k, pos, 0);
+  const Position *p = k->at + pos;
+  if (p->stamp != k->sample) return 0;
+  if (p->dead) return 2;
+  if (k->done[pos] < p->count) integrate(k, pos, 0);
   return 1;
 }
 
@@ -529,6 +589,9 @@ static int32_t settle(Kernel *k, int32_t pos) {
   } while (0)
 
 static void release(Kernel *k) {
+  free(k->at);
+  free(k->taps);
+  free(k->links);
   free(k->rows);
   free(k->bits);
   free(k);
@@ -633,6 +696,10 @@ static napi_value Create(napi_env env, napi_callback_info info) {
   int32_t ints[4];
   double threshold;
   for (int i = 0; i < 4; i++) CHECK(napi_get_value_int32(env, argv[2 + i], &ints[i]));
+  if (ints[0] <= 0 || ints[0] > MAX_TAPS) {
+    napi_throw_range_error(env, NULL, "evspike native kernel: a map's kernel has more taps than it takes (32,767)");
+    return NULL;
+  }
   CHECK(napi_get_value_double(env, argv[6], &threshold));
   /* argv[7], v_rest, is WebAssembly's configuration too; here the row at rest carries it */
   int32_t simd, positions, sources;
@@ -652,12 +719,7 @@ static napi_value Create(napi_env env, napi_callback_info info) {
   k->start = (int32_t *)(b + off[2]);
   k->target = (int32_t *)(b + off[3]);
   k->payload = (int32_t *)(b + off[4]);
-  k->stamp = (int32_t *)(b + off[5]);
-  k->dead = (uint8_t *)(b + off[6]);
-  k->binStamp = (int32_t *)(b + off[7]);
-  k->count = (int32_t *)(b + off[8]);
   k->done = (int32_t *)(b + off[9]);
-  k->taps = (int32_t *)(b + off[10]);
   k->touched = (int32_t *)(b + off[11]);
   k->spikePos = (int32_t *)(b + off[12]);
   k->spikeMap = (int32_t *)(b + off[13]);
@@ -678,7 +740,20 @@ static napi_value Create(napi_env env, napi_callback_info info) {
   k->sources = sources;
   k->rows = malloc(((size_t)k->tpm + 1) * sizeof(void *));
   k->bits = calloc((size_t)k->mp / 64 + 2, sizeof(uint64_t)); /* fold512x3 writes two words */
-  if (k->rows == NULL || k->bits == NULL) {
+  /* every position stale (stamp 0 is never a sample); the connections' targets and payloads
+   * side by side */
+  k->at = calloc((size_t)positions, sizeof(Position));
+  k->taps = malloc((size_t)positions * (size_t)k->tpm * sizeof(Tap));
+  const size_t links = (size_t)k->start[sources];
+  k->links = malloc((2 * links + 1) * sizeof(int32_t));
+  if (k->links != NULL) {
+    for (size_t i = 0; i < links; i++) {
+      k->links[2 * i] = k->target[i];
+      /* the tap's index (the payload is its weight row's byte offset) */
+      k->links[2 * i + 1] = k->payload[i] / (k->mp * 8);
+    }
+  }
+  if (k->rows == NULL || k->bits == NULL || k->at == NULL || k->links == NULL || k->taps == NULL) {
     release(k);
     napi_throw_error(env, NULL, "evspike native kernel: out of memory");
     return NULL;

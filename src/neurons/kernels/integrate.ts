@@ -601,6 +601,9 @@ export function paddedMaps(maps: number): number {
   return Math.ceil(maps / 8) * 8;
 }
 
+/** The most taps a map's kernel may have for the native kernel (MAX_TAPS in integrate.c). */
+export const NATIVE_MAX_TAPS = 0x7fff;
+
 /** The vectors of the native kernel, widest first (x86-64: AVX-512 F+BW, AVX2; elsewhere scalar). */
 export type NativeSimd = 'avx512' | 'avx2' | 'scalar';
 const SIMD_LEVEL: Record<NativeSimd, number> = { avx512: 3, avx2: 2, scalar: 0 };
@@ -685,7 +688,12 @@ export function resolveKernel(choice: KernelChoice): KernelName {
  *   narrow it to check the other variants)
  */
 export function createConvKernel(g: ConvKernelGeometry, choice: KernelChoice = 'auto', simd: NativeSimd = 'avx512'): ConvKernel {
-  const kernel = resolveKernel(choice);
+  let kernel = resolveKernel(choice);
+  if (kernel === 'native' && g.tapsPerMap > NATIVE_MAX_TAPS) {
+    // the native kernel records a tap in 16 bits; `auto` takes the next kernel instead
+    if (choice === 'native') throw new KernelUnavailableError('native', `a map's kernel of ${g.tapsPerMap} taps is more than the native kernel takes (${NATIVE_MAX_TAPS})`);
+    kernel = wasmKernelModule() !== null ? 'wasm' : 'js';
+  }
   const mp = paddedMaps(g.maps);
   // Each region starts on a 64-byte boundary (a cache line: the native kernel's rows of
   // potentials and weights then never straddle two).
