@@ -46,11 +46,24 @@ export function poolConnectivity(spec: ResolvedPoolLayer): Connectivity {
   return { start, target, payload: new Int32Array(target.length) };
 }
 
+/**
+ * The windows of one map: {@link poolConnectivity} of a single channel. Pooling is per map, so
+ * input neuron c·H·W + p reaches c·H'·W' + target[k] for k in [start[p], start[p + 1]): tables
+ * of one map rather than of all (a few kilobytes that stay in cache, where the whole layer's
+ * were hundreds).
+ */
+export function mapWindows(spec: ResolvedPoolLayer): Connectivity {
+  return poolConnectivity({ ...spec, inShape: { ...spec.inShape, channels: 1 }, outShape: { ...spec.outShape, channels: 1 } });
+}
+
 export class PoolLayer implements RuntimeLayer {
   readonly outShape;
   readonly spikes: SpikeLog;
   readonly counts: LayerCounts = { spikes: 0, synapticEvents: 0, fanoutEvents: 0, additions: 0 };
-  private readonly connectivity: Connectivity;
+  private readonly windows: Connectivity;
+  /** Neurons of one map, in the input and in the output. */
+  private readonly inPerMap: number;
+  private readonly outPerMap: number;
   private readonly firedSample: Uint32Array;
   private readonly fireTime: Float64Array;
   private readonly pendingBin: Uint32Array;
@@ -67,7 +80,9 @@ export class PoolLayer implements RuntimeLayer {
   ) {
     this.outShape = spec.outShape;
     const n = spec.outShape.channels * spec.outShape.height * spec.outShape.width;
-    this.connectivity = poolConnectivity(spec);
+    this.windows = mapWindows(spec);
+    this.inPerMap = spec.inShape.height * spec.inShape.width;
+    this.outPerMap = spec.outShape.height * spec.outShape.width;
     this.firedSample = new Uint32Array(n);
     this.fireTime = new Float64Array(n);
     this.pendingBin = new Uint32Array(n);
@@ -94,11 +109,14 @@ export class PoolLayer implements RuntimeLayer {
       this.pendingCount = 0;
       opened = true;
     }
-    const { start, target } = this.connectivity;
-    const end = start[src + 1];
-    this.counts.fanoutEvents += end - start[src];
-    for (let k = start[src]; k < end; k++) {
-      const j = target[k];
+    const { start, target } = this.windows;
+    const map = (src / this.inPerMap) | 0;
+    const at = src - map * this.inPerMap;
+    const base = map * this.outPerMap;
+    const end = start[at + 1];
+    this.counts.fanoutEvents += end - start[at];
+    for (let k = start[at]; k < end; k++) {
+      const j = base + target[k];
       if (this.firedSample[j] === this.sample) continue;
       this.counts.synapticEvents++;
       if (this.pendingBin[j] !== this.binSerial) {
@@ -132,7 +150,8 @@ export class PoolLayer implements RuntimeLayer {
    * {@link closeBin} do bin by bin, in one loop without a call per spike.
    */
   runBins(sources: Int32Array, binStart: Int32Array, timeBins: number): void {
-    const { start, target } = this.connectivity;
+    const { start, target } = this.windows;
+    const { inPerMap, outPerMap } = this;
     const { firedSample, fireTime, pendingBin, pending } = this;
     const sample = this.sample;
     const log = this.spikes;
@@ -147,10 +166,13 @@ export class PoolLayer implements RuntimeLayer {
       let count = 0;
       for (let s = from; s < to; s++) {
         const src = sources[s];
-        const end = start[src + 1];
-        fanout += end - start[src];
-        for (let k = start[src]; k < end; k++) {
-          const j = target[k];
+        const map = (src / inPerMap) | 0;
+        const at = src - map * inPerMap;
+        const base = map * outPerMap;
+        const end = start[at + 1];
+        fanout += end - start[at];
+        for (let k = start[at]; k < end; k++) {
+          const j = base + target[k];
           if (firedSample[j] === sample) continue;
           synaptic++;
           if (pendingBin[j] !== bin) {
