@@ -984,6 +984,9 @@ static napi_value ShuffleActive(napi_env env, napi_callback_info info) {
  * first makes no update (each in its own order, w unchanged in between), which is what makes
  * this faster than the JavaScript loop, not a different arithmetic.
  */
+/* How many rows ahead svmPass asks for a row's data. */
+#define SVM_AHEAD 4
+
 static napi_value SvmPass(napi_env env, napi_callback_info info) {
   napi_value argv[11];
   if (!callArgs(env, info, argv, 11, "svmPass")) return NULL;
@@ -1011,6 +1014,16 @@ static napi_value SvmPass(napi_env env, napi_callback_info info) {
   int32_t aheadRow = -1;
   double aheadDot = 0;
   for (int32_t s = 0; s < active; s++) {
+    /* the rows come in shuffled order, each from anywhere in megabytes of indices: ask for a
+     * row a few ahead (its indices, α and diagonal) while this one is summed, so that it is in
+     * cache when its turn comes (a hint: the arithmetic is untouched) */
+    if (s + SVM_AHEAD < active) {
+      const int32_t later = index[s + SVM_AHEAD];
+      const char *from = (const char *)(indices + offsets[later]), *to = (const char *)(indices + offsets[later + 1]);
+      for (const char *line = from; line < to; line += 64) __builtin_prefetch(line);
+      __builtin_prefetch(alpha + later);
+      __builtin_prefetch(qd + later);
+    }
     const int32_t i = index[s];
     const double yi = y[i];
     const int32_t start = offsets[i], end = offsets[i + 1];
