@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const plants = [
   {"bug": "fire twice: a conv position is not marked dead after its spike", "file": "src/neurons/kernels/integrate.wat", "find": "(i32.store8 (i32.add (global.get $dead) (local.get $pos)) (local.get $hit))", "replace": "(i32.store8 (i32.add (global.get $dead) (local.get $pos)) (i32.const 0))", "wasm": true},
-  {"bug": "fire twice: a conv position is not marked dead after its spike (native)", "file": "src/neurons/kernels/integrate.c", "find": "k->dead[pos] = (uint8_t)hit;", "replace": "k->dead[pos] = 0;", "native": true},
+  {"bug": "fire twice: a conv position is not marked dead after its spike (native)", "file": "src/neurons/kernels/integrate.c", "find": "    at[pos].dead = hit;", "replace": "    at[pos].dead = 0;", "native": true},
   {"bug": "first crossing candidate wins instead of the largest V (native bounds)", "file": "src/neurons/kernels/integrate.c", "find": "if (x2 > k->threshold && x2 >= bestV) {", "replace": "if (x2 > k->threshold && best < 0) {", "native": true},
   {"bug": "ties go to the lower map (native bounds use > instead of >=)", "file": "src/neurons/kernels/integrate.c", "find": "if (x2 > k->threshold && x2 >= bestV) {", "replace": "if (x2 > k->threshold && x2 > bestV) {", "native": true},
   {"bug": "ties go to the lower map (native row search takes the lowest lane)", "file": "src/neurons/kernels/integrate.c", "find": "if (at != 0) return c + 31 - __builtin_clz(at);", "replace": "if (at != 0) return c + __builtin_ctz(at);", "native": true},
