@@ -1,6 +1,8 @@
 /*
  * Conv-layer bin step, native (Node-API): the same kernel as integrate.wat, over the same
- * memory layout (see the header there), with vectors as wide as the processor has. Where
+ * memory layout (see the header there) but for the per-position state, the connections and the
+ * recorded taps, which it keeps in arrays of its own (a record per position, 16-bit taps), with
+ * vectors as wide as the processor has. Where
  * integrate.wat adds two potentials or eight levels per instruction (128-bit SIMD), this adds
  * eight and thirty-two with AVX-512, four and sixteen with AVX2, one elsewhere; the variant is
  * chosen when a kernel is created, so one build runs on any processor.
@@ -56,7 +58,7 @@ typedef struct {
   /* per position (a private array: integrate.ts's stamp, dead, binStamp and count regions are
    * the WebAssembly and JavaScript kernels') */
   Position *at;
-  /* per connection, its target position and payload side by side */
+  /* per connection, its target position and tap index side by side */
   int32_t *links;
   uint16_t *levels, *levelSum, *zeroLevels;
   char *base;
@@ -70,12 +72,12 @@ typedef struct {
   uint64_t *bits;
 } Kernel;
 
-/* A tap's weight row, from its payload (the row's byte offset in the weights). */
+/* A recorded tap's weight row (the row of its tap index). */
 static inline const double *weightRow(const Kernel *k, Tap tap) {
   return k->weights + (size_t)(tap & ~FIRST_OF_BIN) * (size_t)k->mp;
 }
 
-/* A tap's level row: a quarter of its payload (16-bit levels against 64-bit weights). */
+/* A recorded tap's row of levels. */
 static inline const uint16_t *levelRow(const Kernel *k, Tap tap) {
   return k->levels + (size_t)(tap & ~FIRST_OF_BIN) * (size_t)k->mp;
 }
@@ -329,7 +331,7 @@ static int32_t integrate(Kernel *k, int32_t pos, int check) {
   const double *src = from == 0 ? k->restRow : row;
   int above = 0;
   for (int32_t j = from; j < to;) {
-    /* one bin: the taps from a first-of-bin mark (the sign bit) to the next; the last bin's
+    /* one bin: the taps from a first-of-bin mark (FIRST_OF_BIN) to the next; the last bin's
      * pass says whether any map is above the threshold */
     int32_t n = 0;
     w[n++] = weightRow(k, t[j++]);
@@ -740,8 +742,8 @@ static napi_value Create(napi_env env, napi_callback_info info) {
   k->sources = sources;
   k->rows = malloc(((size_t)k->tpm + 1) * sizeof(void *));
   k->bits = calloc((size_t)k->mp / 64 + 2, sizeof(uint64_t)); /* fold512x3 writes two words */
-  /* every position stale (stamp 0 is never a sample); the connections' targets and payloads
-   * side by side */
+  /* every position stale (stamp 0 is never a sample); the connections' targets and tap
+   * indices side by side */
   k->at = calloc((size_t)positions, sizeof(Position));
   k->taps = malloc((size_t)positions * (size_t)k->tpm * sizeof(Tap));
   const size_t links = (size_t)k->start[sources];
