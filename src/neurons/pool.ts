@@ -2,6 +2,7 @@
  * Single-spike max pooling (SPEC §5): a pool neuron spikes in the first bin in which any conv
  * neuron of its window spikes, and never again in the sample. Pooling is per map.
  */
+import { EvspikeError } from '../errors.js';
 import type { Connectivity, LayerCounts, RuntimeLayer, SpikeLog } from './layer.js';
 import { createSpikeLog, sortBinSpikes } from './layer.js';
 import type { ResolvedPoolLayer } from './kinds/pool.js';
@@ -64,6 +65,8 @@ export class PoolLayer implements RuntimeLayer {
   /** Neurons of one map, in the input and in the output. */
   private readonly inPerMap: number;
   private readonly outPerMap: number;
+  /** Presynaptic neurons (all maps). */
+  private readonly inNeurons: number;
   private readonly firedSample: Uint32Array;
   private readonly fireTime: Float64Array;
   private readonly pendingBin: Uint32Array;
@@ -83,6 +86,7 @@ export class PoolLayer implements RuntimeLayer {
     this.windows = mapWindows(spec);
     this.inPerMap = spec.inShape.height * spec.inShape.width;
     this.outPerMap = spec.outShape.height * spec.outShape.width;
+    this.inNeurons = spec.inShape.channels * this.inPerMap;
     this.firedSample = new Uint32Array(n);
     this.fireTime = new Float64Array(n);
     this.pendingBin = new Uint32Array(n);
@@ -109,6 +113,7 @@ export class PoolLayer implements RuntimeLayer {
       this.pendingCount = 0;
       opened = true;
     }
+    if (!(src >= 0 && src < this.inNeurons)) throw this.missingNeuron(src);
     const { start, target } = this.windows;
     const map = (src / this.inPerMap) | 0;
     const at = src - map * this.inPerMap;
@@ -166,6 +171,7 @@ export class PoolLayer implements RuntimeLayer {
       let count = 0;
       for (let s = from; s < to; s++) {
         const src = sources[s];
+        if (!(src >= 0 && src < this.inNeurons)) throw this.missingNeuron(src);
         const map = (src / inPerMap) | 0;
         const at = src - map * inPerMap;
         const base = map * outPerMap;
@@ -196,6 +202,11 @@ export class PoolLayer implements RuntimeLayer {
     this.counts.synapticEvents += synaptic;
     this.counts.fanoutEvents += fanout;
     this.counts.spikes = log.count;
+  }
+
+  /** A presynaptic layer emitted a neuron it does not have: an error here, not a spike of a pool neuron that does not exist. */
+  private missingNeuron(src: number): EvspikeError {
+    return new EvspikeError(`pool layer ${this.spec.index}: presynaptic neuron ${src} does not exist (${this.inNeurons} neurons)`);
   }
 
   /** v_reset from the bin of its spike on, v_rest before. */

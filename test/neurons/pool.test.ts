@@ -95,4 +95,13 @@ describe('single-spike pool layer', () => {
     expect(pool.spikes.count).toBe(1);
     expect(pool.potentialAt(3, 14)).toBe(0);
   });
+
+  it('refuses a presynaptic neuron it does not have, bin by bin and in one loop, instead of firing a pool neuron that does not exist', () => {
+    const pool = new PoolLayer(spec, 0, -1);
+    pool.beginSample(1);
+    expect(() => pool.deliver(25, 0)).toThrow('pool layer 2: presynaptic neuron 25 does not exist (25 neurons)');
+    expect(() => pool.deliver(-1, 0)).toThrow('presynaptic neuron -1 does not exist');
+    pool.beginSample(2);
+    expect(() => pool.runBins(Int32Array.of(conv(0, 0), 40), Int32Array.of(0, 2), 1)).toThrow('presynaptic neuron 40 does not exist (25 neurons)');
+  });
 });
