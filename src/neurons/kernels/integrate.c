@@ -344,9 +344,10 @@ static int32_t integrate(Kernel *k, int32_t pos, int check) {
 }
 
 /*
- * The potentials of maps `c1` and `c2` at `pos` with their pending bins integrated (the row
- * unchanged), each bin summed in arrival order and rounded once, as the row's pass does per
- * map: two independent chains of additions, side by side (c2 may equal c1).
+ * A walk over `n` ≥ 1 recorded taps `t` (whole bins, in order) for maps `c1` and `c2`: their
+ * potentials `v` (the row's, before these taps) with each bin summed in arrival order and
+ * rounded once, as the row's pass does per map: two independent chains of additions, side by
+ * side (c2 may equal c1).
  */
 #if X86
 /* Without a branch per tap: the two maps side by side in one register, every tap adding its
@@ -354,21 +355,11 @@ static int32_t integrate(Kernel *k, int32_t pos, int check) {
  * rounded, added to the potentials) and starting its own, by masks. The same additions in the
  * same order as the loop below; the bins' boundaries, which fall anywhere, cost no mispredicted
  * branches. */
-static void mapPotentials128(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double *x1, double *x2) {
-  const int32_t from = k->done[pos];
-  const int32_t to = k->at[pos].count;
-  const Tap *t = k->taps + (size_t)pos * k->tpm;
-  const double *row = from == 0 ? k->restRow : k->pot + (size_t)pos * k->mp;
-  __m128d v = _mm_loadh_pd(_mm_load_sd(row + c1), row + c2);
-  if (from == to) {
-    _mm_storel_pd(x1, v);
-    _mm_storeh_pd(x2, v);
-    return;
-  }
-  const double *w = weightRow(k, t[from]);
+static __m128d walk128(const Kernel *k, const Tap *t, int32_t n, int32_t c1, int32_t c2, __m128d v) {
+  const double *w = weightRow(k, t[0]);
   __m128d sum = _mm_loadh_pd(_mm_load_sd(w + c1), w + c2);
   const int round = k->round;
-  for (int32_t j = from + 1; j < to; j++) {
+  for (int32_t j = 1; j < n; j++) {
     const Tap tap = t[j];
     w = weightRow(k, tap);
     const __m128d x = _mm_loadh_pd(_mm_load_sd(w + c1), w + c2);
@@ -379,29 +370,17 @@ static void mapPotentials128(Kernel *k, int32_t pos, int32_t c1, int32_t c2, dou
     v = _mm_or_pd(_mm_and_pd(first, closed), _mm_andnot_pd(first, v));
     sum = _mm_or_pd(_mm_and_pd(first, x), _mm_andnot_pd(first, _mm_add_pd(sum, x)));
   }
-  v = _mm_add_pd(v, round ? _mm_cvtps_pd(_mm_cvtpd_ps(sum)) : sum);
-  _mm_storel_pd(x1, v);
-  _mm_storeh_pd(x2, v);
+  return _mm_add_pd(v, round ? _mm_cvtps_pd(_mm_cvtpd_ps(sum)) : sum);
 }
 
 /* The same with AVX-512's masked additions: a tap's sum is one addition (or none, where it
  * starts a bin) instead of an addition and a blend, which shortens the chain of additions
  * through the taps that bounds this loop. */
-AVX512 static void mapPotentials512(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double *x1, double *x2) {
-  const int32_t from = k->done[pos];
-  const int32_t to = k->at[pos].count;
-  const Tap *t = k->taps + (size_t)pos * k->tpm;
-  const double *row = from == 0 ? k->restRow : k->pot + (size_t)pos * k->mp;
-  __m128d v = _mm_loadh_pd(_mm_load_sd(row + c1), row + c2);
-  if (from == to) {
-    _mm_storel_pd(x1, v);
-    _mm_storeh_pd(x2, v);
-    return;
-  }
-  const double *w = weightRow(k, t[from]);
+AVX512 static __m128d walk512(const Kernel *k, const Tap *t, int32_t n, int32_t c1, int32_t c2, __m128d v) {
+  const double *w = weightRow(k, t[0]);
   __m128d sum = _mm_loadh_pd(_mm_load_sd(w + c1), w + c2);
   const int round = k->round;
-  for (int32_t j = from + 1; j < to; j++) {
+  for (int32_t j = 1; j < n; j++) {
     const Tap tap = t[j];
     w = weightRow(k, tap);
     const __m128d x = _mm_loadh_pd(_mm_load_sd(w + c1), w + c2);
@@ -411,27 +390,15 @@ AVX512 static void mapPotentials512(Kernel *k, int32_t pos, int32_t c1, int32_t 
     v = _mm_mask_add_pd(v, first, v, round ? _mm_cvtps_pd(_mm_cvtpd_ps(sum)) : sum);
     sum = _mm_mask_add_pd(x, (__mmask8)~first, sum, x);
   }
-  v = _mm_add_pd(v, round ? _mm_cvtps_pd(_mm_cvtpd_ps(sum)) : sum);
-  _mm_storel_pd(x1, v);
-  _mm_storeh_pd(x2, v);
-}
-
-static void mapPotentials(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double *x1, double *x2) {
-  if (k->simd == WITH_AVX512) mapPotentials512(k, pos, c1, c2, x1, x2);
-  else mapPotentials128(k, pos, c1, c2, x1, x2);
+  return _mm_add_pd(v, round ? _mm_cvtps_pd(_mm_cvtpd_ps(sum)) : sum);
 }
 #else
-static void mapPotentials(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double *x1, double *x2) {
-  const int32_t from = k->done[pos];
-  const int32_t to = k->at[pos].count;
-  const Tap *t = k->taps + (size_t)pos * k->tpm;
-  const double *row = from == 0 ? k->restRow : k->pot + (size_t)pos * k->mp;
-  double a = row[c1], b = row[c2];
-  for (int32_t j = from; j < to;) {
+static void walkScalar(const Kernel *k, const Tap *t, int32_t n, int32_t c1, int32_t c2, double *a, double *b) {
+  for (int32_t j = 0; j < n;) {
     const double *w = weightRow(k, t[j]);
     double s1 = w[c1], s2 = w[c2];
     j++;
-    for (; j < to && !(t[j] & FIRST_OF_BIN); j++) {
+    for (; j < n && !(t[j] & FIRST_OF_BIN); j++) {
       w = weightRow(k, t[j]);
       s1 += w[c1];
       s2 += w[c2];
@@ -441,13 +408,30 @@ static void mapPotentials(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double
       s1 = (double)(float)s1;
       s2 = (double)(float)s2;
     }
-    a += s1;
-    b += s2;
+    *a += s1;
+    *b += s2;
   }
-  *x1 = a;
-  *x2 = b;
 }
 #endif
+
+/* The potentials of maps `c1` and `c2` at `pos` with its pending bins integrated (the row unchanged). */
+static void mapPotentials(Kernel *k, int32_t pos, int32_t c1, int32_t c2, double *x1, double *x2) {
+  const int32_t from = k->done[pos];
+  const int32_t n = k->at[pos].count - from;
+  const Tap *t = k->taps + (size_t)pos * k->tpm + from;
+  const double *row = from == 0 ? k->restRow : k->pot + (size_t)pos * k->mp;
+  *x1 = row[c1];
+  *x2 = row[c2];
+  if (n == 0) return;
+#if X86
+  const __m128d v = _mm_loadh_pd(_mm_load_sd(x1), x2);
+  const __m128d out = k->simd == WITH_AVX512 ? walk512(k, t, n, c1, c2, v) : walk128(k, t, n, c1, c2, v);
+  _mm_storel_pd(x1, out);
+  _mm_storeh_pd(x2, out);
+#else
+  walkScalar(k, t, n, c1, c2, x1, x2);
+#endif
+}
 
 /*
  * Decide by the level bounds whether `pos` spikes in this bin (see integrate.wat's $crossing):
