@@ -51,7 +51,7 @@ typedef struct {
 typedef struct {
   napi_ref memory;
   double *pot, *weights, *restRow;
-  int32_t *start, *target, *payload, *done, *touched;
+  int32_t *start, *done, *touched;
   /* per position, its taps of the sample in arrival order (tpm each; a private array) */
   Tap *taps;
   int32_t *spikePos, *spikeMap, *sampleList, *stats, *levelDone;
@@ -703,8 +703,6 @@ static napi_value Create(napi_env env, napi_callback_info info) {
   k->pot = (double *)(b + off[0]);
   k->weights = (double *)(b + off[1]);
   k->start = (int32_t *)(b + off[2]);
-  k->target = (int32_t *)(b + off[3]);
-  k->payload = (int32_t *)(b + off[4]);
   k->done = (int32_t *)(b + off[9]);
   k->touched = (int32_t *)(b + off[11]);
   k->spikePos = (int32_t *)(b + off[12]);
@@ -730,13 +728,15 @@ static napi_value Create(napi_env env, napi_callback_info info) {
    * indices side by side */
   k->at = calloc((size_t)positions, sizeof(Position));
   k->taps = malloc((size_t)positions * (size_t)k->tpm * sizeof(Tap));
+  /* the connections' targets and payloads as integrate.ts lays them out, read here once */
+  const int32_t *target = (const int32_t *)(b + off[3]), *payload = (const int32_t *)(b + off[4]);
   const size_t links = (size_t)k->start[sources];
   k->links = malloc((2 * links + 1) * sizeof(int32_t));
   if (k->links != NULL) {
     for (size_t i = 0; i < links; i++) {
-      k->links[2 * i] = k->target[i];
+      k->links[2 * i] = target[i];
       /* the tap's index (the payload is its weight row's byte offset) */
-      k->links[2 * i + 1] = k->payload[i] / (k->mp * 8);
+      k->links[2 * i + 1] = payload[i] / (k->mp * 8);
     }
   }
   if (k->rows == NULL || k->bits == NULL || k->at == NULL || k->links == NULL || k->taps == NULL) {

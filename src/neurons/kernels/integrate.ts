@@ -623,11 +623,11 @@ interface NativeKernelModule {
   setCandidateSum(k: object, h: number): void;
   forgetBounds(k: object): void;
   runBins(k: object, sources: Int32Array, binStart: Int32Array, timeBins: number, bin: number, neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array): number;
-  /** One pass of the readout's dual coordinate descent (see linear-svm.ts); returns the new active size. */
   /** The solver's shuffle of index[0 … n), drawing from SeededRandom's state words (advanced in place). */
   shuffleActive(index: Int32Array, n: number, state: Uint32Array): void;
   /** The linear readout's scores of binary features, classes side by side (see linear-svm.ts); -1 for an index outside [0, cols). */
   readoutScores(offsets: Int32Array, indices: Int32Array, transposedWeights: Float64Array, cols: number, classes: number, out: Float64Array): number;
+  /** One pass of the readout's dual coordinate descent (see linear-svm.ts); returns the new active size. */
   svmPass(index: Int32Array, activeSize: number, offsets: Int32Array, indices: Uint16Array, y: Int8Array, alpha: Float64Array, qd: Float64Array, w: Float64Array, diag: number, pgMaxOld: number, extremes: Float64Array): number;
 }
 
