@@ -57,6 +57,14 @@ export function mapWindows(spec: ResolvedPoolLayer): Connectivity {
   return poolConnectivity({ ...spec, inShape: { ...spec.inShape, channels: 1 }, outShape: { ...spec.outShape, channels: 1 } });
 }
 
+/**
+ * The serial of the bin after `serial`'s: never 0, the pending stamps' initial value (a serial
+ * of 0, after 2^32 bins, would take every neuron never reached for one reached in its bin).
+ */
+function nextSerial(serial: number): number {
+  return serial === 0xffffffff ? 1 : serial + 1;
+}
+
 export class PoolLayer implements RuntimeLayer {
   readonly outShape;
   readonly spikes: SpikeLog;
@@ -109,7 +117,7 @@ export class PoolLayer implements RuntimeLayer {
     let opened = false;
     if (time !== this.binTime) {
       this.binTime = time;
-      this.binSerial = (this.binSerial + 1) >>> 0;
+      this.binSerial = nextSerial(this.binSerial);
       this.pendingCount = 0;
       opened = true;
     }
@@ -167,7 +175,7 @@ export class PoolLayer implements RuntimeLayer {
       const to = binStart[t + 1];
       if (from === to) continue;
       this.binTime = t;
-      const bin = (this.binSerial = (this.binSerial + 1) >>> 0);
+      const bin = (this.binSerial = nextSerial(this.binSerial));
       let count = 0;
       for (let s = from; s < to; s++) {
         const src = sources[s];

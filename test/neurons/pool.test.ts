@@ -83,6 +83,27 @@ describe('single-spike pool layer', () => {
     expect(pool.potentialAt(3, 14)).toBe(0);
   });
 
+  it('fires in the bins around the wrap of its 32-bit bin serial as in any other (the serial skips 0, the stamps at rest)', () => {
+    for (const byCalls of [true, false]) {
+      const pool = new PoolLayer(spec, 0, -1);
+      // the serial of a layer that has run 2^32 − 2 bins (a long-running worker's)
+      (pool as unknown as { binSerial: number }).binSerial = 0xfffffffe;
+      for (let sample = 1; sample <= 3; sample++) {
+        pool.beginSample(sample);
+        // bin 0: window 0; bin 1: window 3 (the bin whose serial would have been 0 on the second sample)
+        if (byCalls) {
+          pool.deliver(conv(0, 1), 0);
+          pool.closeBin(false);
+          pool.deliver(conv(2, 3), 1);
+          pool.closeBin(false);
+        } else {
+          pool.runBins(Int32Array.of(conv(0, 1), conv(2, 3)), Int32Array.of(0, 1, 2), 2);
+        }
+        expect(Array.from(pool.spikes.neuron.subarray(0, pool.spikes.count)), `sample ${sample}, ${byCalls ? 'bin by bin' : 'one loop'}`).toEqual([0, 3]);
+      }
+    }
+  });
+
   it('refuses a presynaptic neuron it does not have, bin by bin and in one loop, instead of firing a pool neuron that does not exist', () => {
     const pool = new PoolLayer(spec, 0, -1);
     pool.beginSample(1);
