@@ -4,7 +4,9 @@
 // Note: the worker-count property runs the built worker (dist/), so a bug planted in src/ also
 // shows up there as a src/dist mismatch; that is not the property it was planted for.
 // A bug planted in a kernel (integrate.wat: "wasm", integrate.c: "native") is rebuilt and
-// the properties run on that kernel (EVSPIKE_KERNEL); the others run on the default one.
+// the properties run on that kernel (EVSPIKE_KERNEL); one planted in JavaScript that the
+// native kernel replaces names the kernel that runs it ("kernel"); the others run on the
+// default one.
 import { execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -35,7 +37,8 @@ const plants = [
   {"bug": "dense MACs without the time bins", "file": "src/neurons/kinds/conv.ts", "find": "    return timeBins * neuronCount(spec.outShape) * spec.inShape.channels * spec.kernelSize * spec.kernelSize;", "replace": "    return neuronCount(spec.outShape) * spec.inShape.channels * spec.kernelSize * spec.kernelSize;", "wasm": false},
   {"bug": "pool window off by one (a window misses its last row)", "file": "src/neurons/pool.ts", "find": "    from[i] = Math.max(0, Math.ceil((i + padding - kernelSize + 1) / stride));", "replace": "    from[i] = Math.max(0, Math.ceil((i + padding - kernelSize + 2) / stride));", "wasm": false},
   {"bug": "pool neuron fires again in later bins (bin by bin)", "file": "src/neurons/pool.ts", "find": "      if (this.firedSample[j] === this.sample) continue;\n", "replace": "", "wasm": false},
-  {"bug": "pool neuron fires again in later bins (a sample's bins in one loop)", "file": "src/neurons/pool.ts", "find": "          if (firedSample[j] === sample) continue;\n", "replace": "", "wasm": false},
+  {"bug": "pool neuron fires again in later bins (a sample's bins in one loop)", "file": "src/neurons/pool.ts", "find": "          if (firedSample[j] === sample) continue;\n", "replace": "", "wasm": false, "kernel": "js"},
+  {"bug": "pool neuron fires again in later bins (native loop)", "file": "src/neurons/kernels/integrate.c", "find": "        const int32_t alive = fired[j] != sample;", "replace": "        const int32_t alive = 1;", "native": true},
   {"bug": "Math.random in the weight initialisation", "file": "src/neurons/kinds/conv.ts", "find": "    const v = random.normal(spec.weightInitMean, spec.weightInitSd);", "replace": "    const v = random.normal(spec.weightInitMean, spec.weightInitSd) + (Math.random() - 0.5) * 1e-3;", "wasm": false},
   {"bug": "STDP: a- stops following a+ when a+ doubles", "file": "src/plasticity/stdp.ts", "find": "    const aMinus = aPlus * this.ratio;", "replace": "    const aMinus = this.options.depressionRate;", "wasm": false},
   {"bug": "STDP potentiates inputs at rest (p <= v_rest: padding and silent inputs)", "file": "src/plasticity/stdp.ts", "find": "p < restV, aPlus, aMinus", "replace": "p <= restV, aPlus, aMinus", "wasm": false},
@@ -61,7 +64,7 @@ for (const plant of plants) {
     writeFileSync(file, original);
     rebuild();
   };
-  const kernel = plant.wasm ? { EVSPIKE_KERNEL: 'wasm' } : plant.native ? { EVSPIKE_KERNEL: 'native' } : {};
+  const kernel = plant.wasm ? { EVSPIKE_KERNEL: 'wasm' } : plant.native ? { EVSPIKE_KERNEL: 'native' } : plant.kernel ? { EVSPIKE_KERNEL: plant.kernel } : {};
   try {
     writeFileSync(file, original.replace(plant.find, plant.replace));
     rebuild();

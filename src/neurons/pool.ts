@@ -4,8 +4,9 @@
  */
 import { EvspikeError } from '../errors.js';
 import type { Connectivity, LayerCounts, RuntimeLayer, SpikeLog } from './layer.js';
-import { createSpikeLog, sortBinSpikes } from './layer.js';
+import { sortBinSpikes } from './layer.js';
 import type { ResolvedPoolLayer } from './kinds/pool.js';
+import { createNativePool, resolveKernel, type KernelChoice, type NativePool } from './kernels/integrate.js';
 
 /**
  * The pool windows along one axis that hold each input coordinate i < `size`: windows
@@ -79,27 +80,49 @@ export class PoolLayer implements RuntimeLayer {
   private readonly fireTime: Float64Array;
   private readonly pendingBin: Uint32Array;
   private readonly pending: Int32Array;
+  /** The native kernel's loop over a sample's bins, where it is in use: it reads and writes the arrays above. */
+  private readonly native: { pool: NativePool; result: Float64Array } | undefined;
   private pendingCount = 0;
   private sample = 0;
   private binSerial = 0;
   private binTime = Number.NaN;
 
+  /** @param kernel where this resolves to the native kernel, {@link runBins} runs there */
   constructor(
     readonly spec: ResolvedPoolLayer,
     readonly restV: number,
     readonly resetV: number,
+    kernel: KernelChoice = 'auto',
   ) {
     this.outShape = spec.outShape;
     const n = spec.outShape.channels * spec.outShape.height * spec.outShape.width;
-    this.windows = mapWindows(spec);
+    const windows = mapWindows(spec);
     this.inPerMap = spec.inShape.height * spec.inShape.width;
     this.outPerMap = spec.outShape.height * spec.outShape.width;
     this.inNeurons = spec.inShape.channels * this.inPerMap;
-    this.firedSample = new Uint32Array(n);
-    this.fireTime = new Float64Array(n);
-    this.pendingBin = new Uint32Array(n);
-    this.pending = new Int32Array(n);
-    this.spikes = createSpikeLog(n);
+    // The tables and arrays in one memory, in the order the native kernel takes them, each at
+    // a multiple of 8 bytes; the native kernel, where in use, keeps it (and writes one entry
+    // past a bin's pending neurons: the pending array has one more).
+    const sizes = [4 * windows.start.length, 4 * windows.target.length, 4 * n, 4 * n, 4 * (n + 1), 8 * n, 4 * n, 8 * n, 8 * 3];
+    const offsets: number[] = [];
+    let bytes = 0;
+    for (const size of sizes) {
+      offsets.push(bytes);
+      bytes += Math.ceil(size / 8) * 8;
+    }
+    const memory = new ArrayBuffer(bytes);
+    const start = new Int32Array(memory, offsets[0], windows.start.length);
+    const target = new Int32Array(memory, offsets[1], windows.target.length);
+    start.set(windows.start);
+    target.set(windows.target);
+    this.windows = { start, target, payload: windows.payload };
+    this.firedSample = new Uint32Array(memory, offsets[2], n);
+    this.pendingBin = new Uint32Array(memory, offsets[3], n);
+    this.pending = new Int32Array(memory, offsets[4], n + 1);
+    this.fireTime = new Float64Array(memory, offsets[5], n);
+    this.spikes = { neuron: new Int32Array(memory, offsets[6], n), time: new Float64Array(memory, offsets[7], n), count: 0 };
+    const pool = resolveKernel(kernel) === 'native' ? createNativePool(memory, offsets, this.inPerMap, this.outPerMap, this.inNeurons) : null;
+    this.native = pool === null ? undefined : { pool, result: new Float64Array(memory, offsets[8], 3) };
   }
 
   beginSample(sample: number): void {
@@ -163,6 +186,10 @@ export class PoolLayer implements RuntimeLayer {
    * {@link closeBin} do bin by bin, in one loop without a call per spike.
    */
   runBins(sources: Int32Array, binStart: Int32Array, timeBins: number): void {
+    if (this.native !== undefined) {
+      this.runNative(this.native, sources, binStart, timeBins);
+      return;
+    }
     const { start, target } = this.windows;
     const { inPerMap, outPerMap } = this;
     const { firedSample, fireTime, pendingBin, pending } = this;
@@ -210,6 +237,31 @@ export class PoolLayer implements RuntimeLayer {
     this.counts.synapticEvents += synaptic;
     this.counts.fanoutEvents += fanout;
     this.counts.spikes = log.count;
+  }
+
+  /** {@link runBins} in the native kernel: the same spikes, counts and state. */
+  private runNative(native: { pool: NativePool; result: Float64Array }, sources: Int32Array, binStart: Int32Array, timeBins: number): void {
+    const log = this.spikes;
+    const count = native.pool.runBins(sources, binStart, timeBins, this.sample, this.binSerial, log.count);
+    if (count === -2) {
+      let bad = binStart[0];
+      while (sources[bad] >= 0 && sources[bad] < this.inNeurons) bad++;
+      throw this.missingNeuron(sources[bad]);
+    }
+    if (count === -3) throw new EvspikeError(`pool layer ${this.spec.index}: more spikes in one sample than neurons (a neuron fired twice)`);
+    for (let t = timeBins - 1; t >= 0; t--) {
+      if (binStart[t + 1] > binStart[t]) {
+        this.binTime = t;
+        break;
+      }
+    }
+    const result = native.result;
+    this.binSerial = result[2];
+    log.count = count;
+    this.pendingCount = 0;
+    this.counts.synapticEvents += result[0];
+    this.counts.fanoutEvents += result[1];
+    this.counts.spikes = count;
   }
 
   /** A presynaptic layer emitted a neuron it does not have: an error here, not a spike of a pool neuron that does not exist. */

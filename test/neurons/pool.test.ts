@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { nativeKernelModule } from '../../src/neurons/kernels/integrate.js';
 import { mapWindows, PoolLayer, poolConnectivity } from '../../src/neurons/pool.js';
 import type { ResolvedPoolLayer } from '../../src/neurons/network.js';
 
@@ -104,6 +106,43 @@ describe('single-spike pool layer', () => {
     }
   });
 
+  it.skipIf(nativeKernelModule() === null)('runs a sample in the native kernel as in JavaScript: spikes in order, counts, potentials, and the bins after', () => {
+    const layerCase = fc
+      .record({ size: fc.integer({ min: 1, max: 4 }), stride: fc.integer({ min: 1, max: 4 }), padding: fc.integer({ min: 0, max: 3 }), channels: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 9 }), T: fc.integer({ min: 1, max: 6 }) })
+      .filter(({ size, padding, h, w }) => padding < size && h + 2 * padding >= size && w + 2 * padding >= size);
+    fc.assert(
+      fc.property(layerCase, fc.array(fc.nat(), { minLength: 1, maxLength: 60 }), fc.nat(), ({ size, stride, padding, channels, h, w, T }, draws, serial) => {
+        const outH = Math.floor((h + 2 * padding - size) / stride) + 1;
+        const outW = Math.floor((w + 2 * padding - size) / stride) + 1;
+        const s: ResolvedPoolLayer = { kind: 'pool', index: 2, kernelSize: size, stride, padding, inShape: { channels, height: h, width: w }, outShape: { channels, height: outH, width: outW } };
+        const layers = [new PoolLayer(s, 0, -1, 'native'), new PoolLayer(s, 0, -1, 'js')];
+        const inputs = channels * h * w;
+        // a sample's spikes by bin (each conv neuron once, in any order), from the draws
+        const sources = new Int32Array(draws.map((d) => d % inputs).filter((d, i, all) => all.indexOf(d) === i));
+        const binStart = new Int32Array(T + 1);
+        for (let t = 1; t <= T; t++) binStart[t] = Math.min(sources.length, binStart[t - 1] + (draws[t % draws.length] % 7));
+        binStart[T] = sources.length;
+        for (const layer of layers) (layer as unknown as { binSerial: number }).binSerial = serial % 2 ? 0xffffffff - (serial % 3) : serial;
+        const seen = layers.map((layer) => {
+          const out: unknown[] = [];
+          for (let sample = 1; sample <= 2; sample++) {
+            layer.beginSample(sample);
+            layer.runBins(sources, binStart, T);
+            out.push(Array.from(layer.spikes.neuron.subarray(0, layer.spikes.count)), Array.from(layer.spikes.time.subarray(0, layer.spikes.count)), { ...layer.counts });
+            for (let n = 0; n < channels * outH * outW; n++) for (let t = 0; t < T; t++) out.push(layer.potentialAt(n, t));
+            // then bin by bin (the serial goes on from where the loop left it)
+            layer.deliver(sources[0], T + 1);
+            layer.closeBin(false);
+            out.push(layer.spikes.count);
+          }
+          return out;
+        });
+        expect(seen[0]).toEqual(seen[1]);
+      }),
+      { seed: 131, numRuns: 200 },
+    );
+  });
+
   it('refuses a presynaptic neuron it does not have, bin by bin and in one loop, instead of firing a pool neuron that does not exist', () => {
     const pool = new PoolLayer(spec, 0, -1);
     pool.beginSample(1);
@@ -111,5 +150,8 @@ describe('single-spike pool layer', () => {
     expect(() => pool.deliver(-1, 0)).toThrow('presynaptic neuron -1 does not exist');
     pool.beginSample(2);
     expect(() => pool.runBins(Int32Array.of(conv(0, 0), 40), Int32Array.of(0, 2), 1)).toThrow('presynaptic neuron 40 does not exist (25 neurons)');
+    const js = new PoolLayer(spec, 0, -1, 'js');
+    js.beginSample(2);
+    expect(() => js.runBins(Int32Array.of(conv(0, 0), 40), Int32Array.of(0, 2), 1)).toThrow('presynaptic neuron 40 does not exist (25 neurons)');
   });
 });

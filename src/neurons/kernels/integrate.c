@@ -915,6 +915,202 @@ static napi_value RunBins(napi_env env, napi_callback_info info) {
   return int32Value(env, count);
 }
 
+/* ---- The pool layer (pool.ts): a sample's bins in one call ---- */
+
+/* A pool layer's tables and state: pointers into its memory (an ArrayBuffer kept alive here,
+ * whose arrays the JavaScript side reads and writes too, bin by bin). */
+typedef struct {
+  napi_ref memory;
+  /* one map's windows: input position p reaches out positions target[start[p] … start[p + 1]) */
+  const int32_t *start, *target;
+  uint32_t *firedSample, *pendingBin;
+  int32_t *pending, *logNeuron;
+  double *fireTime, *logTime;
+  /* out: the call's synaptic and fan-out events, and the last bin's serial */
+  double *result;
+  int32_t inPerMap, outPerMap, inNeurons, neurons;
+} Pool;
+
+static void poolFinalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  Pool *p = data;
+  napi_delete_reference(env, p->memory);
+  free(p);
+}
+
+/*
+ * poolCreate(memory: ArrayBuffer, offsets: number[9], inPerMap, outPerMap, inNeurons): the
+ * regions in the order pool.ts lays them out (start, target, firedSample, pendingBin, pending
+ * (one more entry than neurons: poolRunBins writes one past the bin's pending ones), fireTime,
+ * log neurons, log times, result). The windows are checked here, once, so that
+ * poolRunBins reads and writes inside the memory only.
+ */
+static napi_value PoolCreate(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!callArgs(env, info, argv, 5, "poolCreate")) return NULL;
+  void *memory;
+  size_t length;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &memory, &length));
+  int32_t off[9], inPerMap, outPerMap, inNeurons;
+  for (uint32_t i = 0; i < 9; i++) {
+    napi_value e;
+    CHECK(napi_get_element(env, argv[1], i, &e));
+    CHECK(napi_get_value_int32(env, e, &off[i]));
+  }
+  CHECK(napi_get_value_int32(env, argv[2], &inPerMap));
+  CHECK(napi_get_value_int32(env, argv[3], &outPerMap));
+  CHECK(napi_get_value_int32(env, argv[4], &inNeurons));
+  if (inPerMap < 1 || outPerMap < 1 || inNeurons < inPerMap || inNeurons % inPerMap != 0 || (int64_t)(inNeurons / inPerMap) * outPerMap > 0x7fffffff) {
+    napi_throw_range_error(env, NULL, "evspike native pool: the layer's sizes do not fit");
+    return NULL;
+  }
+  const int64_t neurons = (int64_t)(inNeurons / inPerMap) * outPerMap;
+  /* each region's size in bytes (the windows' targets run to the next region) and alignment */
+  const int64_t size[9] = {4 * ((int64_t)inPerMap + 1), (int64_t)off[2] - off[1], 4 * neurons, 4 * neurons, 4 * (neurons + 1), 8 * neurons, 4 * neurons, 8 * neurons, 8 * 3};
+  const int align[9] = {4, 4, 4, 4, 4, 8, 4, 8, 8};
+  for (int i = 0; i < 9; i++) {
+    if (off[i] < 0 || size[i] < 0 || off[i] % align[i] != 0 || (int64_t)off[i] + size[i] > (int64_t)length) {
+      napi_throw_range_error(env, NULL, "evspike native pool: a region lies outside the memory");
+      return NULL;
+    }
+  }
+  char *b = memory;
+  const int32_t *start = (const int32_t *)(b + off[0]), *target = (const int32_t *)(b + off[1]);
+  if (start[0] != 0 || start[inPerMap] > size[1] / 4) {
+    napi_throw_range_error(env, NULL, "evspike native pool: the windows do not fit their table");
+    return NULL;
+  }
+  for (int32_t i = 0; i < inPerMap; i++) {
+    if (start[i + 1] < start[i]) {
+      napi_throw_range_error(env, NULL, "evspike native pool: the windows' starts are not ascending");
+      return NULL;
+    }
+  }
+  for (int32_t i = 0; i < start[inPerMap]; i++) {
+    if (target[i] < 0 || target[i] >= outPerMap) {
+      napi_throw_range_error(env, NULL, "evspike native pool: a window's target lies outside the map");
+      return NULL;
+    }
+  }
+  Pool *p = calloc(1, sizeof(Pool));
+  if (p == NULL) {
+    napi_throw_error(env, NULL, "evspike native pool: out of memory");
+    return NULL;
+  }
+  p->start = start;
+  p->target = target;
+  p->firedSample = (uint32_t *)(b + off[2]);
+  p->pendingBin = (uint32_t *)(b + off[3]);
+  p->pending = (int32_t *)(b + off[4]);
+  p->fireTime = (double *)(b + off[5]);
+  p->logNeuron = (int32_t *)(b + off[6]);
+  p->logTime = (double *)(b + off[7]);
+  p->result = (double *)(b + off[8]);
+  p->inPerMap = inPerMap;
+  p->outPerMap = outPerMap;
+  p->inNeurons = inNeurons;
+  p->neurons = (int32_t)neurons;
+  napi_value handle;
+  if (napi_create_reference(env, argv[0], 1, &p->memory) != napi_ok) {
+    free(p);
+    napi_throw_error(env, NULL, "evspike native pool: cannot keep the memory");
+    return NULL;
+  }
+  if (napi_create_external(env, p, poolFinalize, NULL, &handle) != napi_ok) {
+    napi_delete_reference(env, p->memory);
+    free(p);
+    napi_throw_error(env, NULL, "evspike native pool: cannot make the handle");
+    return NULL;
+  }
+  return handle;
+}
+
+/*
+ * poolRunBins(pool, sources: Int32Array, binStart: Int32Array, timeBins, sample, serial,
+ * logCount): PoolLayer.runBins' loop (see there), the same spikes in the same order: in each
+ * bin with input, every pool neuron reached that has not fired in the sample fires, the bin's
+ * spikes appended to the log in ascending order. Returns the log's new count and leaves the
+ * synaptic and fan-out events and the last bin's serial in the result region; -2, with
+ * nothing changed, when a source is not a presynaptic neuron; -3 for more spikes than the log
+ * holds (a neuron that fired twice: never, but for a broken kernel).
+ */
+static napi_value PoolRunBins(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  void *data = NULL;
+  if (!callArgs(env, info, argv, 7, "poolRunBins")) return NULL;
+  if (napi_get_value_external(env, argv[0], &data) != napi_ok) {
+    napi_throw_type_error(env, NULL, "evspike native pool: poolRunBins takes a pool first");
+    return NULL;
+  }
+  Pool *p = data;
+  size_t ns, nb;
+  const int32_t *sources = typedData(env, argv[1], napi_int32_array, &ns);
+  const int32_t *binStart = typedData(env, argv[2], napi_int32_array, &nb);
+  if (!sources || !binStart) return NULL;
+  int32_t T, count;
+  uint32_t sample, serial;
+  CHECK(napi_get_value_int32(env, argv[3], &T));
+  CHECK(napi_get_value_uint32(env, argv[4], &sample));
+  CHECK(napi_get_value_uint32(env, argv[5], &serial));
+  CHECK(napi_get_value_int32(env, argv[6], &count));
+  if (T < 0 || nb < (size_t)T + 1 || count < 0 || count > p->neurons) {
+    napi_throw_range_error(env, NULL, "evspike native pool: poolRunBins' arrays are too short");
+    return NULL;
+  }
+  if (!ascendingWithin(binStart, (size_t)T, ns)) {
+    napi_throw_range_error(env, NULL, "evspike native pool: poolRunBins' bin starts are not ascending within the sources");
+    return NULL;
+  }
+  if (T > 0 && !allBelow(sources, (size_t)binStart[0], (size_t)binStart[T], p->inNeurons)) return int32Value(env, -2);
+  const int32_t *restrict start = p->start, *restrict target = p->target;
+  uint32_t *restrict fired = p->firedSample, *restrict pendingBin = p->pendingBin;
+  int32_t *restrict pending = p->pending, *restrict logNeuron = p->logNeuron;
+  const int32_t inPerMap = p->inPerMap, outPerMap = p->outPerMap;
+  int64_t synaptic = 0, fanout = 0;
+  for (int32_t t = 0; t < T; t++) {
+    const int32_t from = binStart[t], to = binStart[t + 1];
+    if (from == to) continue;
+    /* never 0 (the pending stamps' initial value), as pool.ts counts them */
+    serial = serial == 0xffffffffu ? 1 : serial + 1;
+    const uint32_t bin = serial;
+    int32_t n = 0;
+    for (int32_t s = from; s < to; s++) {
+      const int32_t src = sources[s];
+      const int32_t map = src / inPerMap, at = src - map * inPerMap;
+      const int32_t base = map * outPerMap, end = start[at + 1];
+      fanout += end - start[at];
+      /* without branches on the data (whether a neuron fired already falls anywhere): a
+       * neuron that fired takes the bin's stamp too, which nothing reads */
+      for (int32_t k = start[at]; k < end; k++) {
+        const int32_t j = base + target[k];
+        const int32_t alive = fired[j] != sample;
+        const int32_t fresh = alive & (pendingBin[j] != bin);
+        pendingBin[j] = bin;
+        synaptic += alive;
+        pending[n] = j;
+        n += fresh;
+      }
+    }
+    /* the bin's spikes in ascending order (an insertion sort: a bin holds a few dozen); a pool
+     * neuron fires once in a sample, so the log, one entry per neuron, has room */
+    if (n > p->neurons - count) return int32Value(env, -3);
+    const int32_t first = count;
+    for (int32_t i = 0; i < n; i++) {
+      const int32_t j = pending[i];
+      fired[j] = sample;
+      p->fireTime[j] = t;
+      int32_t q = count - 1;
+      for (; q >= first && logNeuron[q] > j; q--) logNeuron[q + 1] = logNeuron[q];
+      logNeuron[q + 1] = j;
+      p->logTime[count++] = t;
+    }
+  }
+  p->result[0] = (double)synaptic;
+  p->result[1] = (double)fanout;
+  p->result[2] = serial;
+  return int32Value(env, count);
+}
+
 /* ---- The readout (linear-svm.ts): the solver's shuffle and pass, the scores ---- */
 
 /*
@@ -1141,6 +1337,7 @@ NAPI_MODULE_INIT() {
   } fns[] = {
       {"simd", Simd},           {"alignment", Alignment}, {"create", Create},       {"svmPass", SvmPass}, {"shuffleActive", ShuffleActive}, {"readoutScores", ReadoutScores},       {"step", Step},           {"beginSample", BeginSample},         {"settle", Settle},
       {"settleAll", SettleAll}, {"setMaxDeferred", SetMaxDeferred}, {"setCandidateSum", SetCandidateSum}, {"forgetBounds", ForgetBounds}, {"runBins", RunBins},
+      {"poolCreate", PoolCreate}, {"poolRunBins", PoolRunBins},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

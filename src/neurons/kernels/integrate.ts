@@ -623,6 +623,9 @@ interface NativeKernelModule {
   setCandidateSum(k: object, h: number): void;
   forgetBounds(k: object): void;
   runBins(k: object, sources: Int32Array, binStart: Int32Array, timeBins: number, bin: number, neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array): number;
+  /** A pool layer's handle over its memory (see {@link createNativePool}). */
+  poolCreate(memory: ArrayBuffer, offsets: number[], inPerMap: number, outPerMap: number, inNeurons: number): object;
+  poolRunBins(pool: object, sources: Int32Array, binStart: Int32Array, timeBins: number, sample: number, serial: number, count: number): number;
   /** The solver's shuffle of index[0 … n), drawing from SeededRandom's state words (advanced in place). */
   shuffleActive(index: Int32Array, n: number, state: Uint32Array): void;
   /** The linear readout's scores of binary features, classes side by side (see linear-svm.ts); -1 for an index outside [0, cols). */
@@ -650,6 +653,29 @@ export function nativeKernelModule(): NativeKernelModule | null {
     }
   }
   return nativeModule;
+}
+
+/** A pool layer's loop over a sample's bins in the native kernel (PoolLayer.runBins'). */
+export interface NativePool {
+  /**
+   * The bins of `sources` (see RuntimeLayer.runBins) from bin serial `serial` on, the log
+   * holding `count` spikes: returns the log's new count, or -2 (nothing changed) when a source
+   * is not a presynaptic neuron; the synaptic and fan-out events and the last serial are left
+   * in the memory's result region.
+   */
+  runBins(sources: Int32Array, binStart: Int32Array, timeBins: number, sample: number, serial: number, count: number): number;
+}
+
+/**
+ * The native loop of a pool layer whose tables and state lie in `memory` at `offsets` (start,
+ * target, firedSample, pendingBin, pending, fireTime, log neurons, log times, result; see
+ * pool.ts), or null without the native kernel. The kernel checks the tables once, here.
+ */
+export function createNativePool(memory: ArrayBuffer, offsets: number[], inPerMap: number, outPerMap: number, inNeurons: number): NativePool | null {
+  const native = nativeKernelModule();
+  if (native === null) return null;
+  const handle = native.poolCreate(memory, offsets, inPerMap, outPerMap, inNeurons);
+  return { runBins: (sources, binStart, timeBins, sample, serial, count) => native.poolRunBins(handle, sources, binStart, timeBins, sample, serial, count) };
 }
 
 /** The widest vectors the native kernel uses here, or null without the native kernel. */

@@ -66,7 +66,7 @@ export const POOL_KIND: LayerKind<PoolLayerOptions, ResolvedPoolLayer, SingleSpi
   options: ({ kernelSize, stride, padding }) => ({ kind: 'pool', kernelSize, stride, padding }),
   weightCount: () => 0,
   initialWeights: () => new Float64Array(0),
-  create: (spec, context) => new PoolLayer(spec, context.restV, context.resetV),
+  create: (spec, context) => new PoolLayer(spec, context.restV, context.resetV, context.kernel),
   denseMacs: (spec, timeBins) => timeBins * neuronCount(spec.outShape) * spec.kernelSize * spec.kernelSize,
   describe: (spec) => ({ kind: 'single-spike-pool', kernelSize: spec.kernelSize, stride: spec.stride, padding: spec.padding, inShape: shapeTuple(spec.inShape), outShape: shapeTuple(spec.outShape) }),
   fromNode: (node) => ({ kind: 'pool', kernelSize: node.kernelSize, stride: node.stride, padding: node.padding }),
