@@ -2,12 +2,16 @@
  * Rank-order input encoding (SPEC §2): one spike per non-zero pixel at most, brighter pixels
  * earlier. Pure functions over typed arrays.
  */
+import { nativeFor, SIMD_LEVEL, type NativeKernelModule } from './kernels/integrate.js';
 
 /** Spike bin of a pixel that never spikes. */
 export const NO_SPIKE = -1;
 
 /** The counting sort's counts, reused by every call (the encoder is synchronous). */
 const scratchCounts = new Int32Array(257);
+
+/** The native kernel's encoder, where it is in use (the same bins); resolved at the first call. */
+let native: NativeKernelModule | null | undefined;
 
 /**
  * Encode one image. The N non-zero pixels are ranked brightest first (equal intensities by
@@ -20,6 +24,13 @@ const scratchCounts = new Int32Array(257);
  * @returns the number of spikes N
  */
 export function rankOrderEncode(pixels: Uint8Array, timeBins: number, out: Int32Array): number {
+  if (native === undefined) native = nativeFor('auto');
+  if (native !== null && pixels instanceof Uint8Array && out instanceof Int32Array && out.length >= pixels.length) return native.rankOrderEncode(pixels, timeBins, out, SIMD_LEVEL.avx512);
+  return rankOrderEncodeJs(pixels, timeBins, out);
+}
+
+/** {@link rankOrderEncode} in JavaScript (what the native kernel does; tests compare the two). */
+export function rankOrderEncodeJs(pixels: Uint8Array, timeBins: number, out: Int32Array): number {
   // Counting sort by intensity: stable, so ties stay in raster order.
   const counts = scratchCounts;
   counts.fill(0);

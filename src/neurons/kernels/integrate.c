@@ -627,14 +627,23 @@ static napi_value int32Value(napi_env env, int32_t x) {
   return v;
 }
 
-/* The widest vectors this processor (and its operating system) supports. */
+/* The widest vectors this processor (and its operating system) supports: asked once (worker
+ * threads that ask at once store the same answer). */
 static int bestSimd(void) {
 #if X86
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("bmi2")) return WITH_AVX512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2")) return WITH_AVX2;
-#endif
+  static int known = -1;
+  int level = __atomic_load_n(&known, __ATOMIC_RELAXED);
+  if (level < 0) {
+    __builtin_cpu_init();
+    level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("bmi2") ? WITH_AVX512
+            : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2")                                                                         ? WITH_AVX2
+                                                                                                                                                      : SCALAR;
+    __atomic_store_n(&known, level, __ATOMIC_RELAXED);
+  }
+  return level;
+#else
   return SCALAR;
+#endif
 }
 
 /* simd(): the widest vectors a kernel can use here (0 scalar, 2 AVX2, 3 AVX-512) */
@@ -913,6 +922,90 @@ static napi_value RunBins(napi_env env, napi_callback_info info) {
     count += spiked;
   }
   return int32Value(env, count);
+}
+
+/* ---- The input (encoder.ts): a sample's encoding ---- */
+
+#if X86
+/* The indices of the non-zero bytes of pixels[0 … n), ascending, into nz; returns how many. */
+AVX512 static int32_t nonZero512(const uint8_t *pixels, int32_t n, int32_t *nz) {
+  int32_t k = 0;
+  for (int32_t i = 0; i < n; i += 64) {
+    const __mmask64 lanes = n - i >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (n - i)) - 1;
+    const __m512i v = _mm512_maskz_loadu_epi8(lanes, pixels + i);
+    for (uint64_t bits = _mm512_test_epi8_mask(v, v); bits != 0; bits &= bits - 1) nz[k++] = i + __builtin_ctzll(bits);
+  }
+  return k;
+}
+#endif
+
+static int32_t nonZeroScalar(const uint8_t *pixels, int32_t n, int32_t *nz) {
+  int32_t k = 0;
+  for (int32_t i = 0; i < n; i++) {
+    nz[k] = i;
+    k += pixels[i] != 0;
+  }
+  return k;
+}
+
+/* The images this encodes with its list of non-zero pixels on the stack; larger ones take the loop without. */
+#define ENCODE_STACK 16384
+
+/*
+ * rankOrderEncode(pixels: Uint8Array, timeBins, out: Int32Array, simd): encoder.ts's
+ * rankOrderEncode, the same bins: a counting sort by intensity (brightest first, ties in raster
+ * order), the pixel of rank r in bin ceil(r / (N / (T − 1))) in float64, −1 for a zero pixel.
+ * `simd` caps the vectors (0: none; tests). Returns N.
+ */
+static napi_value RankOrderEncode(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!callArgs(env, info, argv, 4, "rankOrderEncode")) return NULL;
+  size_t np, no;
+  const uint8_t *pixels = typedData(env, argv[0], napi_uint8_array, &np);
+  int32_t *out = typedData(env, argv[2], napi_int32_array, &no);
+  if (!pixels || !out) return NULL;
+  int32_t T, simd;
+  CHECK(napi_get_value_int32(env, argv[1], &T));
+  CHECK(napi_get_value_int32(env, argv[3], &simd));
+  if (no < np || np > 0x7fffffff) {
+    napi_throw_range_error(env, NULL, "evspike native encoder: the output is shorter than the image");
+    return NULL;
+  }
+  const int32_t n = (int32_t)np;
+  int32_t counts[257] = {0};
+  if (n > ENCODE_STACK) {
+    for (int32_t i = 0; i < n; i++) counts[256 - pixels[i]]++;
+    int32_t rank = 0;
+    for (int k = 0; k < 256; k++) {
+      const int32_t c = counts[k];
+      counts[k] = rank;
+      rank += c;
+    }
+    const double binWidth = (double)rank / (double)(T - 1);
+    for (int32_t i = 0; i < n; i++) out[i] = pixels[i] == 0 ? -1 : (int32_t)__builtin_ceil((double)counts[256 - pixels[i]]++ / binWidth);
+    return int32Value(env, rank);
+  }
+  /* the non-zero pixels only (a digit is a fifth of its image), in raster order */
+  int32_t nz[ENCODE_STACK];
+#if X86
+  const int32_t spikes = simd >= WITH_AVX512 && bestSimd() == WITH_AVX512 ? nonZero512(pixels, n, nz) : nonZeroScalar(pixels, n, nz);
+#else
+  const int32_t spikes = nonZeroScalar(pixels, n, nz);
+#endif
+  for (int32_t k = 0; k < spikes; k++) counts[256 - pixels[nz[k]]]++;
+  int32_t rank = 0;
+  for (int k = 0; k < 256; k++) {
+    const int32_t c = counts[k];
+    counts[k] = rank;
+    rank += c;
+  }
+  const double binWidth = (double)spikes / (double)(T - 1);
+  memset(out, 0xff, (size_t)n * sizeof(int32_t)); /* −1: no spike */
+  for (int32_t k = 0; k < spikes; k++) {
+    const int32_t i = nz[k];
+    out[i] = (int32_t)__builtin_ceil((double)counts[256 - pixels[i]]++ / binWidth);
+  }
+  return int32Value(env, spikes);
 }
 
 /* ---- The pool layer (pool.ts): a sample's bins in one call ---- */
@@ -1337,7 +1430,7 @@ NAPI_MODULE_INIT() {
   } fns[] = {
       {"simd", Simd},           {"alignment", Alignment}, {"create", Create},       {"svmPass", SvmPass}, {"shuffleActive", ShuffleActive}, {"readoutScores", ReadoutScores},       {"step", Step},           {"beginSample", BeginSample},         {"settle", Settle},
       {"settleAll", SettleAll}, {"setMaxDeferred", SetMaxDeferred}, {"setCandidateSum", SetCandidateSum}, {"forgetBounds", ForgetBounds}, {"runBins", RunBins},
-      {"poolCreate", PoolCreate}, {"poolRunBins", PoolRunBins},
+      {"poolCreate", PoolCreate}, {"poolRunBins", PoolRunBins}, {"rankOrderEncode", RankOrderEncode},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -606,10 +606,10 @@ export const NATIVE_MAX_TAPS = 0x7fff;
 
 /** The vectors of the native kernel, widest first (x86-64: AVX-512 F+BW, AVX2; elsewhere scalar). */
 export type NativeSimd = 'avx512' | 'avx2' | 'scalar';
-const SIMD_LEVEL: Record<NativeSimd, number> = { avx512: 3, avx2: 2, scalar: 0 };
+export const SIMD_LEVEL: Record<NativeSimd, number> = { avx512: 3, avx2: 2, scalar: 0 };
 
 /** The native kernel's functions (integrate.c); `k` is a kernel's handle. */
-interface NativeKernelModule {
+export interface NativeKernelModule {
   /** The widest vectors available here, as a {@link SIMD_LEVEL} value. */
   simd(): number;
   /** The first byte offset in `memory` at a multiple of `bytes` (a power of two) in the address space. */
@@ -623,6 +623,8 @@ interface NativeKernelModule {
   setCandidateSum(k: object, h: number): void;
   forgetBounds(k: object): void;
   runBins(k: object, sources: Int32Array, binStart: Int32Array, timeBins: number, bin: number, neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array): number;
+  /** encoder.ts's rankOrderEncode (see there): the number of spikes. `simd` caps the vectors ({@link SIMD_LEVEL}; tests narrow it). */
+  rankOrderEncode(pixels: Uint8Array, timeBins: number, out: Int32Array, simd: number): number;
   /** A pool layer's handle over its memory (see {@link createNativePool}). */
   poolCreate(memory: ArrayBuffer, offsets: number[], inPerMap: number, outPerMap: number, inNeurons: number): object;
   poolRunBins(pool: object, sources: Int32Array, binStart: Int32Array, timeBins: number, sample: number, serial: number, count: number): number;
@@ -653,6 +655,15 @@ export function nativeKernelModule(): NativeKernelModule | null {
     }
   }
   return nativeModule;
+}
+
+/**
+ * The native kernel's module where `choice` resolves to it ({@link resolveKernel}), else null:
+ * for the other stages of a sample it runs natively (the encoder), so that the JavaScript and
+ * WebAssembly choices run none of it.
+ */
+export function nativeFor(choice: KernelChoice): NativeKernelModule | null {
+  return resolveKernel(choice) === 'native' ? nativeKernelModule() : null;
 }
 
 /** A pool layer's loop over a sample's bins in the native kernel (PoolLayer.runBins'). */
