@@ -9,7 +9,7 @@
  */
 import { EvspikeError, OptionError } from '../errors.js';
 import { ConvLayer } from '../neurons/conv.js';
-import type { KernelChoice, KernelName } from '../neurons/kernels/integrate.js';
+import { nativeFor, SIMD_LEVEL, type KernelChoice, type KernelName, type NativeKernelModule } from '../neurons/kernels/integrate.js';
 import { kindOf } from '../neurons/kinds/index.js';
 import { InputLayer } from '../neurons/input.js';
 import { isTrainable, runBinsByCalls, type LayerCounts, type RuntimeLayer, type SpikeLog, type TrainableLayer } from '../neurons/layer.js';
@@ -75,6 +75,8 @@ export class Engine {
   private readonly binStart: Int32Array;
   private readonly binFill: Int32Array;
   private byBin = new Int32Array(1024);
+  /** The native kernel, where this engine's kernel choice resolves to it: it takes the input stage of a sample given as an Int32Array. */
+  private readonly native: NativeKernelModule | null;
   private lastSimulated = 0;
   private lastLearning = false;
 
@@ -87,6 +89,7 @@ export class Engine {
     // optimised code of every engine before
     this.binStart = new Int32Array(network.timeBins + 1);
     this.binFill = new Int32Array(network.timeBins);
+    this.native = nativeFor(options.kernel ?? 'auto');
     const hidden: HiddenLayer[] = [];
     let trainableIndex = 0;
     for (let i = 1; i < network.layers.length; i++) {
@@ -143,30 +146,48 @@ export class Engine {
     const net = this.network;
     const last = options.lastLayer ?? net.layers.length - 1;
     const learnLayer = options.learnLayer ?? -1;
-    this.checkSample(spikeTimes, last, learnLayer);
+    // integer times in an Int32Array (the encoder's): the input stage in one native call,
+    // which checks the times first and writes nothing when one is out of range (the
+    // JavaScript check then says which), so that a refused sample changes nothing
+    const native = this.native !== null && spikeTimes instanceof Int32Array ? this.native : null;
+    this.checkSample(spikeTimes, last, learnLayer, native === null);
+    const input = this.input;
+    const inputLog = input.spikes;
+    if (native !== null) {
+      if (this.byBin.length < spikeTimes.length) this.byBin = new Int32Array(spikeTimes.length);
+      const count = native.inputSample(spikeTimes as Int32Array, this.network.timeBins, input.spikeTime, inputLog.neuron, inputLog.time, this.binStart, this.byBin, SIMD_LEVEL.avx512);
+      if (count < 0) {
+        this.checkSample(spikeTimes, last, learnLayer, true);
+        throw new EvspikeError('the native input stage refused times the check accepts');
+      }
+      input.tookSample(count);
+    }
     this.sampleSerial = (this.sampleSerial % 0xfffffffe) + 1;
     const sample = this.sampleSerial;
     this.lastSimulated = last;
     this.lastLearning = learnLayer >= 0;
     for (let i = 0; i < last; i++) this.hidden[i].beginSample(sample);
 
-    const input = this.input;
-    const inputLog = input.spikes;
-    input.beginSample(sample);
     let integerTimes = true;
-    for (let i = 0; i < spikeTimes.length; i++) {
-      const t = spikeTimes[i];
-      if (t >= 0) {
-        input.deliver(i, t);
-        if (t !== Math.floor(t)) integerTimes = false;
+    const binned = native !== null;
+    if (native === null) {
+      input.beginSample(sample);
+      for (let i = 0; i < spikeTimes.length; i++) {
+        const t = spikeTimes[i];
+        if (t >= 0) {
+          input.deliver(i, t);
+          if (t !== Math.floor(t)) integerTimes = false;
+        }
       }
     }
     const streams = this.streams;
     const observing = streams.spikesObserved;
     if (observing && last === 0) this.emitLog(sample, 0, inputLog, 0);
     if (integerTimes && !options.useHeap && !observing && learnLayer < 0) {
+      if (!binned) this.inputByBin();
       this.runLayers(last);
     } else if (integerTimes && !options.useHeap) {
+      if (!binned) this.inputByBin();
       this.runBins(sample, last, learnLayer, observing);
     } else {
       this.runQueue(sample, last, learnLayer, observing);
@@ -183,7 +204,6 @@ export class Engine {
    */
   private runBins(sample: number, last: number, learnLayer: number, observing: boolean): void {
     const T = this.network.timeBins;
-    this.inputByBin();
     const { binStart, byBin } = this;
     const streams = this.streams;
     for (let t = 0; t < T; t++) {
@@ -236,7 +256,6 @@ export class Engine {
    */
   private runLayers(last: number): void {
     const T = this.network.timeBins;
-    this.inputByBin();
     let sources: Int32Array = this.byBin;
     const binStart = this.binStart;
     for (let li = 1; li <= last; li++) {
@@ -282,13 +301,14 @@ export class Engine {
     }
   }
 
-  private checkSample(spikeTimes: ArrayLike<number>, last: number, learnLayer: number): void {
+  /** @param times whether to check each time (the native input stage checks them itself) */
+  private checkSample(spikeTimes: ArrayLike<number>, last: number, learnLayer: number, times: boolean): void {
     const net = this.network;
     if (spikeTimes.length !== this.input.spikeTime.length) {
       throw new OptionError('spikeTimes', spikeTimes, `one time per input neuron (${this.input.spikeTime.length})`);
     }
     const T = net.timeBins;
-    for (let i = 0; i < spikeTimes.length; i++) {
+    for (let i = 0; times && i < spikeTimes.length; i++) {
       const t = spikeTimes[i];
       if (!(t === -1 || (t >= 0 && t < T))) throw new OptionError(`spikeTimes[${i}]`, t, `−1 or a time in [0, ${T})`);
     }

@@ -34,6 +34,15 @@ export class InputLayer implements RuntimeLayer {
     this.counts.spikes = 0;
   }
 
+  /**
+   * Start a sample whose {@link spikeTime} and log of `count` spikes were written at once (the
+   * native kernel's input stage, see Engine.runSample).
+   */
+  tookSample(count: number): void {
+    this.spikes.count = count;
+    this.counts.spikes = count;
+  }
+
   /** Record that input neuron `src` spikes at `time`; the input has no bins to close. */
   deliver(src: number, time: number): boolean {
     this.spikeTime[src] = time;

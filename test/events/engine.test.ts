@@ -88,6 +88,18 @@ describe('engine', () => {
     expect(() => engine.runSample(input, { lastLayer: 3 })).toThrow(/lastLayer: expected a layer index in \[0, 2\]/);
   });
 
+  it('leaves the last sample as it was when it refuses the next one, with every kernel', () => {
+    for (const kernel of ['auto', 'wasm', 'js'] as const) {
+      const engine = new Engine(net, { weights, kernel });
+      engine.runSample(Int32Array.from(input));
+      const before = { input: Array.from(engine.input.spikeTime), spikes: engineSpikeTimes(engine, 2), summary: engine.summary() };
+      const bad = Int32Array.from(input);
+      bad[20] = -2;
+      expect(() => engine.runSample(bad), kernel).toThrow(/spikeTimes\[20\]: expected −1 or a time in \[0, 4\), got -2/);
+      expect({ input: Array.from(engine.input.spikeTime), spikes: engineSpikeTimes(engine, 2), summary: engine.summary() }, kernel).toEqual(before);
+    }
+  });
+
   it('runs the JavaScript kernel to the same result as the WebAssembly one', () => {
     const a = new Engine(net, { weights, kernel: 'wasm' });
     const b = new Engine(net, { weights, kernel: 'js' });

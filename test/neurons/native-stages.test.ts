@@ -1,7 +1,7 @@
 /**
- * The stages of a sample the native kernel runs beside the conv layer's: the rank-order
- * encoder, against its JavaScript definition, in each vector width this machine has (the pool
- * layer's loop: test/neurons/pool.test.ts).
+ * The stages of a sample the native kernel runs beside the conv layer's: the rank-order encoder
+ * and the engine's input stage, each against its JavaScript definition, in each vector width
+ * this machine has (the pool layer's loop: test/neurons/pool.test.ts).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -64,6 +64,39 @@ describe.skipIf(native === null)('native stages of a sample', () => {
         },
       ),
       { seed: 141, numRuns: 120 },
+    );
+  });
+
+  it("takes a sample's input as the engine does in JavaScript: spike times, the log in neuron order, the spikes by bin; refuses a time out of range, writing nothing", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20 }), fc.array(fc.integer({ min: -1, max: 19 }), { minLength: 1, maxLength: 900 }), fc.option(fc.integer({ min: -5, max: 40 })), (T, raw, bad) => {
+        const times = Int32Array.from(raw, (t) => (t >= T ? -1 : t));
+        if (bad !== null && (bad < -1 || bad >= T)) times[raw.length >> 1] = bad;
+        const valid = times.every((t) => t === -1 || (t >= 0 && t < T));
+        // the JavaScript definition (Engine.runSample and inputByBin)
+        const neuron: number[] = [];
+        for (let i = 0; i < times.length; i++) if (times[i] >= 0) neuron.push(i);
+        const binStart = new Array(T + 1).fill(0);
+        for (const i of neuron) binStart[times[i] + 1]++;
+        for (let t = 0; t < T; t++) binStart[t + 1] += binStart[t];
+        const byBin = Array.from({ length: T }, (_, t) => neuron.filter((i) => times[i] === t)).flat();
+        for (const simd of widths) {
+          const out = { spikeTime: new Int32Array(times.length).fill(9), neuron: new Int32Array(times.length).fill(9), time: new Float64Array(times.length).fill(9), binStart: new Int32Array(T + 1).fill(9), byBin: new Int32Array(times.length).fill(9) };
+          const count = native!.inputSample(times, T, out.spikeTime, out.neuron, out.time, out.binStart, out.byBin, simd);
+          if (!valid) {
+            expect(count).toBe(-1);
+            for (const a of Object.values(out)) expect(Array.from(a as ArrayLike<number>).every((x) => x === 9)).toBe(true);
+            continue;
+          }
+          expect(count).toBe(neuron.length);
+          expect(Array.from(out.spikeTime)).toEqual(Array.from(times));
+          expect(Array.from(out.neuron.subarray(0, count))).toEqual(neuron);
+          expect(Array.from(out.time.subarray(0, count))).toEqual(neuron.map((i) => times[i]));
+          expect(Array.from(out.binStart)).toEqual(binStart);
+          expect(Array.from(out.byBin.subarray(0, count))).toEqual(byBin);
+        }
+      }),
+      { seed: 142, numRuns: 300 },
     );
   });
 });

@@ -924,7 +924,7 @@ static napi_value RunBins(napi_env env, napi_callback_info info) {
   return int32Value(env, count);
 }
 
-/* ---- The input (encoder.ts): a sample's encoding ---- */
+/* ---- The input (encoder.ts, engine.ts): a sample's encoding and its spikes by bin ---- */
 
 #if X86
 /* The indices of the non-zero bytes of pixels[0 … n), ascending, into nz; returns how many. */
@@ -1006,6 +1006,75 @@ static napi_value RankOrderEncode(napi_env env, napi_callback_info info) {
     out[i] = (int32_t)__builtin_ceil((double)counts[256 - pixels[i]]++ / binWidth);
   }
   return int32Value(env, spikes);
+}
+
+#if X86
+/* The indices of the times ≥ 0 of times[0 … n), ascending, into out; returns how many. */
+AVX512 static int32_t spikesOf512(const int32_t *times, int32_t n, int32_t *out) {
+  int32_t k = 0;
+  for (int32_t i = 0; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+    const __m512i v = _mm512_maskz_loadu_epi32(lanes, times + i);
+    for (uint32_t bits = _mm512_mask_cmpge_epi32_mask(lanes, v, _mm512_setzero_si512()); bits != 0; bits &= bits - 1) out[k++] = i + __builtin_ctz(bits);
+  }
+  return k;
+}
+#endif
+
+/*
+ * inputSample(spikeTimes: Int32Array, timeBins, spikeTime: Int32Array, neuron: Int32Array,
+ * time: Float64Array, binStart: Int32Array, byBin: Int32Array, simd): what Engine.runSample does with
+ * a sample's input spike times before the first layer (see there): the input layer's spike
+ * time per neuron (−1: none) and its log of spikes in neuron order, and the spikes by bin, each
+ * bin in neuron order (binStart: T + 1 bounds into byBin). Returns the number of spikes, or −1,
+ * with nothing written, for a time that is neither −1 nor in [0, T). `simd` caps the vectors
+ * (0: none; tests).
+ */
+static napi_value InputSample(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  if (!callArgs(env, info, argv, 8, "inputSample")) return NULL;
+  size_t n, ns, nn, nt, nb, nbb;
+  const int32_t *times = typedData(env, argv[0], napi_int32_array, &n);
+  int32_t *spikeTime = typedData(env, argv[2], napi_int32_array, &ns);
+  int32_t *neuron = typedData(env, argv[3], napi_int32_array, &nn);
+  double *time = typedData(env, argv[4], napi_float64_array, &nt);
+  int32_t *binStart = typedData(env, argv[5], napi_int32_array, &nb);
+  int32_t *byBin = typedData(env, argv[6], napi_int32_array, &nbb);
+  if (!times || !spikeTime || !neuron || !time || !binStart || !byBin) return NULL;
+  int32_t T, simd;
+  CHECK(napi_get_value_int32(env, argv[1], &T));
+  CHECK(napi_get_value_int32(env, argv[7], &simd));
+  if (T < 1 || ns != n || nn < n || nt < n || nb < (size_t)T + 1 || nbb < n) {
+    napi_throw_range_error(env, NULL, "evspike native input: inputSample's arrays do not fit");
+    return NULL;
+  }
+  /* a time is −1 or in [0, T): t + 1 in [0, T], compared unsigned */
+  for (size_t i = 0; i < n; i++) {
+    if ((uint32_t)times[i] + 1u > (uint32_t)T) return int32Value(env, -1);
+  }
+  memcpy(spikeTime, times, n * sizeof(int32_t));
+  for (int32_t t = 0; t <= T; t++) binStart[t] = 0;
+  int32_t count = 0;
+#if X86
+  if (simd >= WITH_AVX512 && bestSimd() == WITH_AVX512) count = spikesOf512(times, (int32_t)n, neuron);
+  else
+#endif
+    for (size_t i = 0; i < n; i++) {
+      neuron[count] = (int32_t)i;
+      count += times[i] >= 0;
+    }
+  for (int32_t s = 0; s < count; s++) {
+    const int32_t t = times[neuron[s]];
+    time[s] = t;
+    binStart[t + 1]++;
+  }
+  for (int32_t t = 0; t < T; t++) binStart[t + 1] += binStart[t];
+  /* a counting sort by bin, stable: each bin in neuron order (the spikes were in it); the
+   * bounds serve as the bins' fill pointers, each left at the next bin's start, then put back */
+  for (int32_t s = 0; s < count; s++) byBin[binStart[(int32_t)time[s]]++] = neuron[s];
+  for (int32_t t = T - 1; t > 0; t--) binStart[t] = binStart[t - 1];
+  binStart[0] = 0;
+  return int32Value(env, count);
 }
 
 /* ---- The pool layer (pool.ts): a sample's bins in one call ---- */
@@ -1430,7 +1499,7 @@ NAPI_MODULE_INIT() {
   } fns[] = {
       {"simd", Simd},           {"alignment", Alignment}, {"create", Create},       {"svmPass", SvmPass}, {"shuffleActive", ShuffleActive}, {"readoutScores", ReadoutScores},       {"step", Step},           {"beginSample", BeginSample},         {"settle", Settle},
       {"settleAll", SettleAll}, {"setMaxDeferred", SetMaxDeferred}, {"setCandidateSum", SetCandidateSum}, {"forgetBounds", ForgetBounds}, {"runBins", RunBins},
-      {"poolCreate", PoolCreate}, {"poolRunBins", PoolRunBins}, {"rankOrderEncode", RankOrderEncode},
+      {"poolCreate", PoolCreate}, {"poolRunBins", PoolRunBins}, {"rankOrderEncode", RankOrderEncode}, {"inputSample", InputSample},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -625,6 +625,12 @@ export interface NativeKernelModule {
   runBins(k: object, sources: Int32Array, binStart: Int32Array, timeBins: number, bin: number, neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array): number;
   /** encoder.ts's rankOrderEncode (see there): the number of spikes. `simd` caps the vectors ({@link SIMD_LEVEL}; tests narrow it). */
   rankOrderEncode(pixels: Uint8Array, timeBins: number, out: Int32Array, simd: number): number;
+  /**
+   * Engine.runSample's input stage (see there): the input layer's spike time per neuron and its
+   * log, and the spikes by bin; the number of spikes, or −1 (nothing written) for a time out of
+   * range. `simd` as for rankOrderEncode.
+   */
+  inputSample(spikeTimes: Int32Array, timeBins: number, spikeTime: Int32Array, neuron: Int32Array, time: Float64Array, binStart: Int32Array, byBin: Int32Array, simd: number): number;
   /** A pool layer's handle over its memory (see {@link createNativePool}). */
   poolCreate(memory: ArrayBuffer, offsets: number[], inPerMap: number, outPerMap: number, inNeurons: number): object;
   poolRunBins(pool: object, sources: Int32Array, binStart: Int32Array, timeBins: number, sample: number, serial: number, count: number): number;
@@ -659,8 +665,8 @@ export function nativeKernelModule(): NativeKernelModule | null {
 
 /**
  * The native kernel's module where `choice` resolves to it ({@link resolveKernel}), else null:
- * for the other stages of a sample it runs natively (the encoder), so that the JavaScript and
- * WebAssembly choices run none of it.
+ * for the other stages of a sample it runs natively (the encoder, the input, the pool), so
+ * that the JavaScript and WebAssembly choices run none of it.
  */
 export function nativeFor(choice: KernelChoice): NativeKernelModule | null {
   return resolveKernel(choice) === 'native' ? nativeKernelModule() : null;
