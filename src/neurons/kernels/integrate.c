@@ -238,13 +238,13 @@ AVX2 static int fold256(uint16_t *row, const uint16_t *src, const uint16_t *cons
 
 #if X86
 /* fold512 for rows of up to 96 maps (three registers): the sums stay in registers through the
- * taps, which are read once each. */
-AVX512 static int fold512x3(uint16_t *row, const uint16_t *src, const uint16_t *const *lv, int32_t n, int32_t mp, uint16_t h, uint64_t *bits) {
+ * taps, which are read once each, their level rows found from the taps themselves (`t`). */
+AVX512 static int fold512x3(uint16_t *row, const uint16_t *src, const Tap *t, int32_t n, const uint16_t *levels, int32_t mp, uint16_t h, uint64_t *bits) {
   const __mmask32 m1 = mp >= 64 ? 0xffffffffu : mp > 32 ? (1u << (mp - 32)) - 1 : 0;
   const __mmask32 m2 = mp >= 96 ? 0xffffffffu : mp > 64 ? (1u << (mp - 64)) - 1 : 0;
   __m512i s0 = _mm512_loadu_si512(src), s1 = _mm512_maskz_loadu_epi16(m1, src + 32), s2 = _mm512_maskz_loadu_epi16(m2, src + 64);
   for (int32_t i = 0; i < n; i++) {
-    const uint16_t *l = lv[i];
+    const uint16_t *l = levels + (size_t)(t[i] & ~FIRST_OF_BIN) * (size_t)mp;
     s0 = _mm512_add_epi16(s0, _mm512_loadu_si512(l));
     s1 = _mm512_add_epi16(s1, _mm512_maskz_loadu_epi16(m1, l + 32));
     s2 = _mm512_add_epi16(s2, _mm512_maskz_loadu_epi16(m2, l + 64));
@@ -260,9 +260,14 @@ AVX512 static int fold512x3(uint16_t *row, const uint16_t *src, const uint16_t *
 }
 #endif
 
-static int fold(const Kernel *k, uint16_t *row, const uint16_t *src, const uint16_t *const *lv, int32_t n, uint16_t h) {
+/* Fold taps t[0 … n) of a position into its row of level sums (see foldScalar). */
+static int fold(const Kernel *k, uint16_t *row, const uint16_t *src, const Tap *t, int32_t n, uint16_t h) {
 #if X86
-  if (k->simd == WITH_AVX512 && k->mp > 32 && k->mp <= 96) return fold512x3(row, src, lv, n, k->mp, h, k->bits);
+  if (k->simd == WITH_AVX512 && k->mp > 32 && k->mp <= 96) return fold512x3(row, src, t, n, k->levels, k->mp, h, k->bits);
+#endif
+  const uint16_t **lv = (const uint16_t **)k->rows;
+  for (int32_t j = 0; j < n; j++) lv[j] = levelRow(k, t[j]);
+#if X86
   if (k->simd == WITH_AVX512) return fold512(row, src, lv, n, k->mp, h, k->bits);
   if (k->simd == WITH_AVX2) return fold256(row, src, lv, n, k->mp, h, k->bits);
 #endif
@@ -443,11 +448,9 @@ static int32_t crossing(Kernel *k, int32_t pos) {
   const Tap *t = k->taps + (size_t)pos * k->tpm;
   const int32_t first = k->levelDone[pos];
   uint16_t *row = k->levelSum + (size_t)pos * k->mp;
-  const uint16_t **lv = (const uint16_t **)k->rows;
-  for (int32_t j = first; j < cnt; j++) lv[j - first] = levelRow(k, t[j]);
   k->levelDone[pos] = cnt;
   /* the sample's first fold starts from sums of zero (the position's row is stale) */
-  if (!fold(k, row, first == 0 ? k->zeroLevels : row, lv, cnt - first, (uint16_t)k->candidateSum)) return -1;
+  if (!fold(k, row, first == 0 ? k->zeroLevels : row, t + first, cnt - first, (uint16_t)k->candidateSum)) return -1;
   int32_t best = -1;
   double bestV = -__builtin_inf();
   const int32_t pending = cnt - k->done[pos];
