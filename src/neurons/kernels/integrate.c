@@ -593,6 +593,34 @@ static void finalize(napi_env env, void *data, void *hint) {
   release(k);
 }
 
+static void releaseKernel(void *k) {
+  release(k);
+}
+
+/*
+ * The handle JavaScript holds for `data`, which points into `memory` (an ArrayBuffer): a
+ * reference to the memory kept in *ref while the handle lives, `fin` deleting both. NULL, with
+ * an error thrown and `data` given to `drop`, where either cannot be made.
+ */
+static napi_value handleOf(napi_env env, napi_value memory, napi_ref *ref, void *data, napi_finalize fin, void (*drop)(void *), const char *what) {
+  char message[96];
+  napi_value handle;
+  if (napi_create_reference(env, memory, 1, ref) != napi_ok) {
+    drop(data);
+    snprintf(message, sizeof message, "%s: cannot keep the memory", what);
+    napi_throw_error(env, NULL, message);
+    return NULL;
+  }
+  if (napi_create_external(env, data, fin, NULL, &handle) != napi_ok) {
+    napi_delete_reference(env, *ref);
+    drop(data);
+    snprintf(message, sizeof message, "%s: cannot make the handle", what);
+    napi_throw_error(env, NULL, message);
+    return NULL;
+  }
+  return handle;
+}
+
 /* The kernel of the first argument and up to `want` int32 arguments after it. */
 static Kernel *args(napi_env env, napi_callback_info info, int32_t *out, size_t want) {
   napi_value argv[4];
@@ -622,6 +650,20 @@ static int callArgs(napi_env env, napi_callback_info info, napi_value *argv, siz
     return 0;
   }
   return 1;
+}
+
+/* The call's first `want` arguments into argv, the first a handle (`kind`): its data, or NULL
+ * (a TypeError thrown). */
+static void *handleArgs(napi_env env, napi_callback_info info, napi_value *argv, size_t want, const char *name, const char *what, const char *kind) {
+  void *data = NULL;
+  if (!callArgs(env, info, argv, want, name)) return NULL;
+  if (napi_get_value_external(env, argv[0], &data) != napi_ok) {
+    char message[128];
+    snprintf(message, sizeof message, "%s: %s takes %s first", what, name, kind);
+    napi_throw_type_error(env, NULL, message);
+    return NULL;
+  }
+  return data;
 }
 
 static napi_value int32Value(napi_env env, int32_t x) {
@@ -756,19 +798,7 @@ static napi_value Create(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "evspike native kernel: out of memory");
     return NULL;
   }
-  napi_value handle;
-  if (napi_create_reference(env, argv[0], 1, &k->memory) != napi_ok) {
-    release(k);
-    napi_throw_error(env, NULL, "evspike native kernel: cannot keep the memory");
-    return NULL;
-  }
-  if (napi_create_external(env, k, finalize, NULL, &handle) != napi_ok) {
-    napi_delete_reference(env, k->memory);
-    release(k);
-    napi_throw_error(env, NULL, "evspike native kernel: cannot make the handle");
-    return NULL;
-  }
-  return handle;
+  return handleOf(env, argv[0], &k->memory, k, finalize, releaseKernel, "evspike native kernel");
 }
 
 static napi_value Step(napi_env env, napi_callback_info info) {
@@ -864,13 +894,8 @@ static int allBelow(const int32_t *values, size_t from, size_t to, int32_t limit
  */
 static napi_value RunBins(napi_env env, napi_callback_info info) {
   napi_value argv[9];
-  void *data = NULL;
-  if (!callArgs(env, info, argv, 9, "runBins")) return NULL;
-  if (napi_get_value_external(env, argv[0], &data) != napi_ok) {
-    napi_throw_type_error(env, NULL, "evspike native kernel: runBins takes a kernel first");
-    return NULL;
-  }
-  Kernel *k = data;
+  Kernel *k = handleArgs(env, info, argv, 9, "runBins", "evspike native kernel", "a kernel");
+  if (k == NULL) return NULL;
   size_t ns, nb, nn, nt, nv, nm;
   const int32_t *sources = typedData(env, argv[1], napi_int32_array, &ns);
   const int32_t *binStart = typedData(env, argv[2], napi_int32_array, &nb);
@@ -1175,19 +1200,7 @@ static napi_value PoolCreate(napi_env env, napi_callback_info info) {
   p->outPerMap = outPerMap;
   p->inNeurons = inNeurons;
   p->neurons = (int32_t)neurons;
-  napi_value handle;
-  if (napi_create_reference(env, argv[0], 1, &p->memory) != napi_ok) {
-    free(p);
-    napi_throw_error(env, NULL, "evspike native pool: cannot keep the memory");
-    return NULL;
-  }
-  if (napi_create_external(env, p, poolFinalize, NULL, &handle) != napi_ok) {
-    napi_delete_reference(env, p->memory);
-    free(p);
-    napi_throw_error(env, NULL, "evspike native pool: cannot make the handle");
-    return NULL;
-  }
-  return handle;
+  return handleOf(env, argv[0], &p->memory, p, poolFinalize, free, "evspike native pool");
 }
 
 /*
@@ -1201,13 +1214,8 @@ static napi_value PoolCreate(napi_env env, napi_callback_info info) {
  */
 static napi_value PoolRunBins(napi_env env, napi_callback_info info) {
   napi_value argv[7];
-  void *data = NULL;
-  if (!callArgs(env, info, argv, 7, "poolRunBins")) return NULL;
-  if (napi_get_value_external(env, argv[0], &data) != napi_ok) {
-    napi_throw_type_error(env, NULL, "evspike native pool: poolRunBins takes a pool first");
-    return NULL;
-  }
-  Pool *p = data;
+  Pool *p = handleArgs(env, info, argv, 7, "poolRunBins", "evspike native pool", "a pool");
+  if (p == NULL) return NULL;
   size_t ns, nb;
   const int32_t *sources = typedData(env, argv[1], napi_int32_array, &ns);
   const int32_t *binStart = typedData(env, argv[2], napi_int32_array, &nb);
