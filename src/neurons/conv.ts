@@ -36,6 +36,7 @@ import {
   type ConvKernel,
   type KernelChoice,
   type KernelName,
+  type LogSteps,
 } from './kernels/integrate.js';
 
 /**
@@ -116,6 +117,8 @@ export class ConvLayer implements TrainableLayer {
   private readonly tapsPerMap: number;
   private readonly roundToFloat32: boolean;
   private readonly step: ConvKernel;
+  /** The kernel's steps that write the log too, where it has them (the native kernel). */
+  private readonly logSteps: LogSteps | undefined;
   /** Row length of the kernel's potentials and integration weights (maps padded to 8). */
   private readonly stride: number;
   private readonly potential: Float64Array;
@@ -209,6 +212,8 @@ export class ConvLayer implements TrainableLayer {
     this.spikes = createSpikeLog(this.positions);
     this.spikedMap = new Int32Array(this.positions);
     this.spikeV = new Float64Array(this.positions);
+    this.logSteps = this.step.logSteps;
+    this.logSteps?.setLog(this.spikes.neuron, this.spikes.time, this.spikeV, this.spikedMap);
     this.winners = createSpikeLog(this.maps);
     this.mask = createWinnerMask(this.maps, spec.outShape.height, spec.outShape.width);
     this.winnerOrder = new Int32Array(this.positions);
@@ -278,8 +283,6 @@ export class ConvLayer implements TrainableLayer {
    */
   closeBin(learn: boolean): number {
     const time = this.binTime;
-    const potential = this.potential;
-    const stride = this.stride;
     const log = this.spikes;
     const first = log.count;
     // never 0 (the kernel's initial stamp), different for every bin
@@ -293,11 +296,31 @@ export class ConvLayer implements TrainableLayer {
       this.deferring = deferring;
     }
     if (deferring > 0) this.pending = true;
-    const spiked = this.step.step(this.sourceCount, this.binSerial);
+    // the kernel's step, and the bin's spikes appended to the log: by the kernel where it keeps
+    // the log (the native one), else here
+    const spiked = this.logSteps !== undefined ? this.logSteps.stepLog(this.sourceCount, this.binSerial, first, time) : this.step.step(this.sourceCount, this.binSerial);
+    if (spiked === -3) throw new EvspikeError(`conv layer ${this.spec.index}: more spikes in one sample than positions (a position spiked twice)`);
     if (spiked < 0) {
       throw this.overflowError();
     }
     this.sourceCount = 0;
+    if (this.logSteps === undefined) this.appendSpikes(first, spiked, time);
+    log.count = first + spiked;
+    if (learn && log.count > first) this.learnFromBin(first, log.count, time);
+    // Lateral inhibition and reset (the winner at a position to v_reset, the others to v_rest)
+    // need no writes: the position is dead, and potentialAt answers from spikedMap.
+    this.counts.spikes = log.count;
+    return first;
+  }
+
+  /**
+   * The step's `spiked` spikes appended to the log from `first`, in ascending flat index, each
+   * with its potential and time `time` (what the native kernel's stepLog does).
+   */
+  private appendSpikes(first: number, spiked: number, time: number): void {
+    const log = this.spikes;
+    const potential = this.potential;
+    const stride = this.stride;
     const { spikePos, spikeMap } = this.step;
     const positions = this.positions;
     const { neuron } = log;
@@ -319,12 +342,6 @@ export class ConvLayer implements TrainableLayer {
       log.time[first + i] = time;
       this.spikedMap[pos] = map;
     }
-    log.count = first + spiked;
-    if (learn && log.count > first) this.learnFromBin(first, log.count, time);
-    // Lateral inhibition and reset (the winner at a position to v_reset, the others to v_rest)
-    // need no writes: the position is dead, and potentialAt answers from spikedMap.
-    this.counts.spikes = log.count;
-    return first;
   }
 
   /**

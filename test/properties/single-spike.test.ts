@@ -219,6 +219,17 @@ describe('single-spike invariants (fast-check)', () => {
     );
   });
 
+  /** Each hidden layer's log of the last sample: bins in order, each bin's spikes in ascending neuron order (the order the next layer receives them in). */
+  function expectLogsInOrder(engine: Engine, layers: number): void {
+    for (let li = 1; li < layers; li++) {
+      const log = engine.layer(li).spikes;
+      for (let j = 0; j + 1 < log.count; j++) {
+        const inOrder = log.time[j] < log.time[j + 1] || (log.time[j] === log.time[j + 1] && log.neuron[j] < log.neuron[j + 1]);
+        if (!inOrder) expect({ layer: li, at: j, time: [log.time[j], log.time[j + 1]], neuron: [log.neuron[j], log.neuron[j + 1]] }).toBe('in order');
+      }
+    }
+  }
+
   it('runs integer times bin by bin exactly as through the heap: the same spikes in the same order, winners and weights', () => {
     fc.assert(
       fc.property(networkCase, fc.boolean(), ({ net, weights, inputs }, learn) => {
@@ -236,6 +247,7 @@ describe('single-spike invariants (fast-check)', () => {
           byBins.runSample(input, learnLayer);
           byHeap.runSample(input, { ...learnLayer, useHeap: true });
           expect(a).toEqual(b);
+          expectLogsInOrder(byBins, net.layers.length);
           for (let li = 0; li < net.layers.length; li++) expect(spikeTimesOf(byBins, li)).toEqual(spikeTimesOf(byHeap, li));
           expect(byBins.summary()).toEqual(byHeap.summary());
           byBins.convLayers.forEach((c, i) => {
@@ -256,6 +268,7 @@ describe('single-spike invariants (fast-check)', () => {
         for (const input of inputs) {
           byLayers.runSample(input);
           byHeap.runSample(input, { useHeap: true });
+          expectLogsInOrder(byLayers, net.layers.length);
           for (let li = 0; li < net.layers.length; li++) expect(spikeTimesOf(byLayers, li)).toEqual(spikeTimesOf(byHeap, li));
           expect(byLayers.summary()).toEqual(byHeap.summary());
           // the order within a bin too: the next layer receives the spikes in it

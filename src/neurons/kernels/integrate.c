@@ -50,6 +50,12 @@ typedef struct {
  * JavaScript side), and the constants and per-sample state integrate.wat keeps in globals. */
 typedef struct {
   napi_ref memory;
+  /* the layer's log of spikes (neuron, time, potential) and spiking map per position, where
+   * setLog gave them (kept alive by these references): stepLog appends to it */
+  napi_ref logRefs[4];
+  int32_t *logNeuron, *logMap;
+  double *logTime, *logV;
+  size_t logRoom;
   double *pot, *weights, *restRow;
   int32_t *start, *done, *touched;
   /* per position, its taps of the sample in arrival order (tpm each; a private array) */
@@ -590,6 +596,9 @@ static void finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   Kernel *k = data;
   napi_delete_reference(env, k->memory);
+  for (int i = 0; i < 4; i++) {
+    if (k->logRefs[i] != NULL) napi_delete_reference(env, k->logRefs[i]);
+  }
   release(k);
 }
 
@@ -883,6 +892,28 @@ static int allBelow(const int32_t *values, size_t from, size_t to, int32_t limit
 }
 
 /*
+ * Append the `spiked` spikes of the last step (spikePos, spikeMap) to a log from index
+ * `first`, in ascending flat index (map · positions + pos: an insertion sort, a bin holds a few
+ * dozen), each with time `t` and its potential, and note each position's spiking map.
+ */
+static void appendSorted(const Kernel *k, int32_t first, int32_t spiked, double t, int32_t *logNeuron, double *logTime, double *spikeV, int32_t *spikedMap) {
+  for (int32_t i = 0; i < spiked; i++) {
+    const int32_t pos = k->spikePos[i], map = k->spikeMap[i];
+    const int32_t flat = map * k->positions + pos;
+    const double v = k->pot[(size_t)pos * k->mp + map];
+    int32_t j = first + i - 1;
+    for (; j >= first && logNeuron[j] > flat; j--) {
+      logNeuron[j + 1] = logNeuron[j];
+      spikeV[j + 1] = spikeV[j];
+    }
+    logNeuron[j + 1] = flat;
+    spikeV[j + 1] = v;
+    logTime[first + i] = t;
+    spikedMap[pos] = map;
+  }
+}
+
+/*
  * runBins(k, sources, binStart, T, bin, logNeuron, logTime, spikeV, spikedMap): a sample's
  * bins in one call, none learning (see ConvKernel.runBins): the sources of bin t are
  * sources[binStart[t] … binStart[t+1]); each non-empty bin steps with the next serial after
@@ -921,7 +952,6 @@ static napi_value RunBins(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (T > 0 && !allBelow(sources, (size_t)binStart[0], (size_t)binStart[T], k->sources)) return int32Value(env, -2);
-  const int32_t mp = k->mp;
   int32_t count = 0;
   uint32_t serial = (uint32_t)bin;
   for (int32_t t = 0; t < T; t++) {
@@ -931,25 +961,68 @@ static napi_value RunBins(napi_env env, napi_callback_info info) {
     const int32_t spiked = step(k, sources + from, to - from, (int32_t)serial);
     if (spiked < 0) return int32Value(env, -1);
     if ((size_t)count + (size_t)spiked > room) return int32Value(env, -3);
-    /* the bin's spikes in ascending flat index (an insertion sort: a bin holds a few dozen) */
-    const int32_t first = count;
-    for (int32_t i = 0; i < spiked; i++) {
-      const int32_t pos = k->spikePos[i], map = k->spikeMap[i];
-      const int32_t flat = map * k->positions + pos;
-      const double v = k->pot[(size_t)pos * mp + map];
-      int32_t j = first + i - 1;
-      for (; j >= first && logNeuron[j] > flat; j--) {
-        logNeuron[j + 1] = logNeuron[j];
-        spikeV[j + 1] = spikeV[j];
-      }
-      logNeuron[j + 1] = flat;
-      spikeV[j + 1] = v;
-      logTime[first + i] = t;
-      spikedMap[pos] = map;
-    }
+    appendSorted(k, count, spiked, t, logNeuron, logTime, spikeV, spikedMap);
     count += spiked;
   }
   return int32Value(env, count);
+}
+
+/*
+ * setLog(k, neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array):
+ * the layer's log and spiking maps (see ConvLayer), kept for stepLog, each at least as long as
+ * the layer's positions.
+ */
+static napi_value SetLog(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  Kernel *k = handleArgs(env, info, argv, 5, "setLog", "evspike native kernel", "a kernel");
+  if (k == NULL) return NULL;
+  size_t nn, nt, nv, nm;
+  int32_t *neuron = typedData(env, argv[1], napi_int32_array, &nn);
+  double *time = typedData(env, argv[2], napi_float64_array, &nt);
+  double *spikeV = typedData(env, argv[3], napi_float64_array, &nv);
+  int32_t *spikedMap = typedData(env, argv[4], napi_int32_array, &nm);
+  if (!neuron || !time || !spikeV || !spikedMap) return NULL;
+  const size_t positions = (size_t)k->positions;
+  if (nn < positions || nt < positions || nv < positions || nm < positions) {
+    napi_throw_range_error(env, NULL, "evspike native kernel: setLog's arrays are shorter than the positions");
+    return NULL;
+  }
+  for (int i = 0; i < 4; i++) {
+    if (k->logRefs[i] != NULL) napi_delete_reference(env, k->logRefs[i]);
+    k->logRefs[i] = NULL;
+    CHECK(napi_create_reference(env, argv[i + 1], 1, &k->logRefs[i]));
+  }
+  k->logNeuron = neuron;
+  k->logTime = time;
+  k->logV = spikeV;
+  k->logMap = spikedMap;
+  k->logRoom = nn < nt ? nn : nt;
+  if (nv < k->logRoom) k->logRoom = nv;
+  return NULL;
+}
+
+/*
+ * stepLog(k, src, n, bin, first, time): step, then the bin's spikes appended to the log setLog
+ * gave from index `first` (as runBins does), with time `time`. Returns the number of spikes,
+ * -1 as step does, -3 for more than the log holds (a position spiked twice: a broken kernel).
+ */
+static napi_value StepLog(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  Kernel *k = handleArgs(env, info, argv, 6, "stepLog", "evspike native kernel", "a kernel");
+  if (k == NULL) return NULL;
+  int32_t a[4];
+  double time;
+  for (int i = 0; i < 4; i++) CHECK(napi_get_value_int32(env, argv[i + 1], &a[i]));
+  CHECK(napi_get_value_double(env, argv[5], &time));
+  if (k->logNeuron == NULL || a[3] < 0 || (size_t)a[3] > k->logRoom) {
+    napi_throw_range_error(env, NULL, "evspike native kernel: stepLog without a log, or past its end");
+    return NULL;
+  }
+  const int32_t spiked = step(k, (const int32_t *)(k->base + a[0]), a[1], a[2]);
+  if (spiked < 0) return int32Value(env, -1);
+  if ((size_t)a[3] + (size_t)spiked > k->logRoom) return int32Value(env, -3);
+  appendSorted(k, a[3], spiked, time, k->logNeuron, k->logTime, k->logV, k->logMap);
+  return int32Value(env, spiked);
 }
 
 /* ---- The input (encoder.ts, engine.ts): a sample's encoding and its spikes by bin ---- */
@@ -1509,7 +1582,7 @@ NAPI_MODULE_INIT() {
     napi_callback fn;
   } fns[] = {
       {"simd", Simd},           {"alignment", Alignment}, {"create", Create},       {"svmPass", SvmPass}, {"shuffleActive", ShuffleActive}, {"readoutScores", ReadoutScores},       {"step", Step},           {"beginSample", BeginSample},         {"settle", Settle},
-      {"settleAll", SettleAll}, {"setMaxDeferred", SetMaxDeferred}, {"setCandidateSum", SetCandidateSum}, {"forgetBounds", ForgetBounds}, {"runBins", RunBins},
+      {"settleAll", SettleAll}, {"setMaxDeferred", SetMaxDeferred}, {"setCandidateSum", SetCandidateSum}, {"forgetBounds", ForgetBounds}, {"runBins", RunBins}, {"setLog", SetLog}, {"stepLog", StepLog},
       {"poolCreate", PoolCreate}, {"poolRunBins", PoolRunBins}, {"rankOrderEncode", RankOrderEncode}, {"inputSample", InputSample},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

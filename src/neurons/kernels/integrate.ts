@@ -121,6 +121,24 @@ export interface ConvKernel {
    * holds (a position spiked twice: never, but for a broken kernel).
    */
   readonly runBins?: (sources: Int32Array, binStart: Int32Array, timeBins: number, bin: number, neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array) => number;
+  /** Where the kernel keeps the layer's log itself (the native kernel; absent elsewhere): see {@link LogSteps}. */
+  readonly logSteps?: LogSteps;
+}
+
+/**
+ * A kernel's steps that also write the layer's log: {@link LogSteps.setLog} once, then
+ * {@link LogSteps.stepLog} for each bin as {@link ConvKernel.step}, the bin's spikes appended to
+ * the log as {@link ConvKernel.runBins} writes them.
+ */
+export interface LogSteps {
+  /** The layer's log (each at least as long as the positions), kept by the kernel. */
+  setLog(neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array): void;
+  /**
+   * {@link ConvKernel.step}, then the bin's spikes appended to the log from index `first`, in
+   * ascending flat index, with time `time`, their potentials and spiking maps. Returns the
+   * number of spikes; −1 as step does; −3 for more than the log holds (a broken kernel).
+   */
+  stepLog(n: number, bin: number, first: number, time: number): number;
 }
 
 /**
@@ -623,6 +641,8 @@ export interface NativeKernelModule {
   setCandidateSum(k: object, h: number): void;
   forgetBounds(k: object): void;
   runBins(k: object, sources: Int32Array, binStart: Int32Array, timeBins: number, bin: number, neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array): number;
+  setLog(k: object, neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array): void;
+  stepLog(k: object, src: number, n: number, bin: number, first: number, time: number): number;
   /** encoder.ts's rankOrderEncode (see there): the number of spikes. `simd` caps the vectors ({@link SIMD_LEVEL}; tests narrow it). */
   rankOrderEncode(pixels: Uint8Array, timeBins: number, out: Int32Array, simd: number): number;
   /**
@@ -796,11 +816,32 @@ class NativeCalls implements KernelCalls {
   runBins(sources: Int32Array, binStart: Int32Array, timeBins: number, bin: number, neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array): number {
     return this.native.runBins(this.k, sources, binStart, timeBins, bin | 0, neuron, time, spikeV, spikedMap);
   }
+  setLog(neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array): void {
+    this.native.setLog(this.k, neuron, time, spikeV, spikedMap);
+  }
+  stepLog(src: number, n: number, bin: number, first: number, time: number): number {
+    return this.native.stepLog(this.k, src, n, bin, first, time);
+  }
+}
+
+/** The native kernel's {@link LogSteps}, its sources at `sourcesAt` in the memory. */
+class NativeLogSteps implements LogSteps {
+  constructor(
+    private readonly calls: NativeCalls,
+    private readonly sourcesAt: number,
+  ) {}
+  setLog(neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array): void {
+    this.calls.setLog(neuron, time, spikeV, spikedMap);
+  }
+  stepLog(n: number, bin: number, first: number, time: number): number {
+    return this.calls.stepLog(this.sourcesAt, n, bin | 0, first, time);
+  }
 }
 
 /** A WebAssembly or native kernel: {@link ConvKernel} over its calls and memory. */
 class CompiledConvKernel extends KernelArrays implements ConvKernel {
   readonly runBins: ConvKernel['runBins'];
+  readonly logSteps: LogSteps | undefined;
 
   /** @param sourcesAt the byte offset of {@link sources} in the memory */
   constructor(
@@ -812,6 +853,7 @@ class CompiledConvKernel extends KernelArrays implements ConvKernel {
   ) {
     super(mapsPadded, v);
     this.runBins = calls instanceof NativeCalls ? calls.runBins.bind(calls) : undefined;
+    this.logSteps = calls instanceof NativeCalls ? new NativeLogSteps(calls, sourcesAt) : undefined;
   }
 
   beginSample(sample: number): void {
