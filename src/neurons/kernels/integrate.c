@@ -46,6 +46,14 @@ typedef struct {
   int32_t dead;     /* 1 once it spiked */
 } Position;
 
+/* A conv layer's log of spikes (neuron, time and potential per entry) and the spiking map of
+ * each position, as runBins and stepLog write them. */
+typedef struct {
+  int32_t *neuron, *map;
+  double *time, *v;
+  size_t room; /* the entries the log holds */
+} SpikeLog;
+
 /* One conv layer's kernel: pointers into the layer's memory (an ArrayBuffer kept alive by the
  * JavaScript side), and the constants and per-sample state integrate.wat keeps in globals. */
 typedef struct {
@@ -53,9 +61,7 @@ typedef struct {
   /* the layer's log of spikes (neuron, time, potential) and spiking map per position, where
    * setLog gave them (kept alive by these references): stepLog appends to it */
   napi_ref logRefs[4];
-  int32_t *logNeuron, *logMap;
-  double *logTime, *logV;
-  size_t logRoom;
+  SpikeLog log;
   double *pot, *weights, *restRow;
   int32_t *start, *done, *touched;
   /* per position, its taps of the sample in arrival order (tpm each; a private array) */
@@ -896,7 +902,9 @@ static int allBelow(const int32_t *values, size_t from, size_t to, int32_t limit
  * `first`, in ascending flat index (map · positions + pos: an insertion sort, a bin holds a few
  * dozen), each with time `t` and its potential, and note each position's spiking map.
  */
-static void appendSorted(const Kernel *k, int32_t first, int32_t spiked, double t, int32_t *logNeuron, double *logTime, double *spikeV, int32_t *spikedMap) {
+static void appendSorted(const Kernel *k, int32_t first, int32_t spiked, double t, const SpikeLog *log) {
+  int32_t *const logNeuron = log->neuron, *const spikedMap = log->map;
+  double *const logTime = log->time, *const spikeV = log->v;
   for (int32_t i = 0; i < spiked; i++) {
     const int32_t pos = k->spikePos[i], map = k->spikeMap[i];
     const int32_t flat = map * k->positions + pos;
@@ -914,6 +922,28 @@ static void appendSorted(const Kernel *k, int32_t first, int32_t spiked, double 
 }
 
 /*
+ * A log's four arrays from argv[0 … 3] (neurons, times, potentials, spiking maps), each at
+ * least `positions` long: 1, or 0 with an error thrown (`tooShort` when one is shorter). Its
+ * room: a position spikes once in a sample, so the positions fit; more spikes mean a broken
+ * kernel, refused before anything is written past the log.
+ */
+static int logArgs(napi_env env, const napi_value *argv, size_t positions, const char *tooShort, SpikeLog *log) {
+  size_t nn, nt, nv, nm;
+  log->neuron = typedData(env, argv[0], napi_int32_array, &nn);
+  log->time = typedData(env, argv[1], napi_float64_array, &nt);
+  log->v = typedData(env, argv[2], napi_float64_array, &nv);
+  log->map = typedData(env, argv[3], napi_int32_array, &nm);
+  if (!log->neuron || !log->time || !log->v || !log->map) return 0;
+  if (nn < positions || nt < positions || nv < positions || nm < positions) {
+    napi_throw_range_error(env, NULL, tooShort);
+    return 0;
+  }
+  log->room = nn < nt ? nn : nt;
+  if (nv < log->room) log->room = nv;
+  return 1;
+}
+
+/*
  * runBins(k, sources, binStart, T, bin, logNeuron, logTime, spikeV, spikedMap): a sample's
  * bins in one call, none learning (see ConvKernel.runBins): the sources of bin t are
  * sources[binStart[t] … binStart[t+1]); each non-empty bin steps with the next serial after
@@ -927,26 +957,19 @@ static napi_value RunBins(napi_env env, napi_callback_info info) {
   napi_value argv[9];
   Kernel *k = handleArgs(env, info, argv, 9, "runBins", "evspike native kernel", "a kernel");
   if (k == NULL) return NULL;
-  size_t ns, nb, nn, nt, nv, nm;
+  size_t ns, nb;
   const int32_t *sources = typedData(env, argv[1], napi_int32_array, &ns);
   const int32_t *binStart = typedData(env, argv[2], napi_int32_array, &nb);
-  int32_t *logNeuron = typedData(env, argv[5], napi_int32_array, &nn);
-  double *logTime = typedData(env, argv[6], napi_float64_array, &nt);
-  double *spikeV = typedData(env, argv[7], napi_float64_array, &nv);
-  int32_t *spikedMap = typedData(env, argv[8], napi_int32_array, &nm);
-  if (!sources || !binStart || !logNeuron || !logTime || !spikeV || !spikedMap) return NULL;
+  if (!sources || !binStart) return NULL;
+  SpikeLog log;
+  if (!logArgs(env, argv + 5, (size_t)k->positions, "evspike native kernel: runBins' arrays are too short", &log)) return NULL;
   int32_t T, bin;
   CHECK(napi_get_value_int32(env, argv[3], &T));
   CHECK(napi_get_value_int32(env, argv[4], &bin));
-  const size_t positions = (size_t)k->positions;
-  if (T < 0 || nb < (size_t)T + 1 || nn < positions || nt < positions || nv < positions || nm < positions) {
+  if (T < 0 || nb < (size_t)T + 1) {
     napi_throw_range_error(env, NULL, "evspike native kernel: runBins' arrays are too short");
     return NULL;
   }
-  /* the log's room: a position spikes once in a sample, so the positions fit; more spikes mean
-   * a broken kernel, refused before anything is written past the log */
-  size_t room = nn < nt ? nn : nt;
-  if (nv < room) room = nv;
   if (!ascendingWithin(binStart, (size_t)T, ns)) {
     napi_throw_range_error(env, NULL, "evspike native kernel: runBins' bin starts are not ascending within the sources");
     return NULL;
@@ -960,8 +983,8 @@ static napi_value RunBins(napi_env env, napi_callback_info info) {
     serial = serial == 0xffffffffu ? 1 : serial + 1;
     const int32_t spiked = step(k, sources + from, to - from, (int32_t)serial);
     if (spiked < 0) return int32Value(env, -1);
-    if ((size_t)count + (size_t)spiked > room) return int32Value(env, -3);
-    appendSorted(k, count, spiked, t, logNeuron, logTime, spikeV, spikedMap);
+    if ((size_t)count + (size_t)spiked > log.room) return int32Value(env, -3);
+    appendSorted(k, count, spiked, t, &log);
     count += spiked;
   }
   return int32Value(env, count);
@@ -976,28 +999,14 @@ static napi_value SetLog(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   Kernel *k = handleArgs(env, info, argv, 5, "setLog", "evspike native kernel", "a kernel");
   if (k == NULL) return NULL;
-  size_t nn, nt, nv, nm;
-  int32_t *neuron = typedData(env, argv[1], napi_int32_array, &nn);
-  double *time = typedData(env, argv[2], napi_float64_array, &nt);
-  double *spikeV = typedData(env, argv[3], napi_float64_array, &nv);
-  int32_t *spikedMap = typedData(env, argv[4], napi_int32_array, &nm);
-  if (!neuron || !time || !spikeV || !spikedMap) return NULL;
-  const size_t positions = (size_t)k->positions;
-  if (nn < positions || nt < positions || nv < positions || nm < positions) {
-    napi_throw_range_error(env, NULL, "evspike native kernel: setLog's arrays are shorter than the positions");
-    return NULL;
-  }
+  SpikeLog log;
+  if (!logArgs(env, argv + 1, (size_t)k->positions, "evspike native kernel: setLog's arrays are shorter than the positions", &log)) return NULL;
   for (int i = 0; i < 4; i++) {
     if (k->logRefs[i] != NULL) napi_delete_reference(env, k->logRefs[i]);
     k->logRefs[i] = NULL;
     CHECK(napi_create_reference(env, argv[i + 1], 1, &k->logRefs[i]));
   }
-  k->logNeuron = neuron;
-  k->logTime = time;
-  k->logV = spikeV;
-  k->logMap = spikedMap;
-  k->logRoom = nn < nt ? nn : nt;
-  if (nv < k->logRoom) k->logRoom = nv;
+  k->log = log;
   return NULL;
 }
 
@@ -1014,14 +1023,14 @@ static napi_value StepLog(napi_env env, napi_callback_info info) {
   double time;
   for (int i = 0; i < 4; i++) CHECK(napi_get_value_int32(env, argv[i + 1], &a[i]));
   CHECK(napi_get_value_double(env, argv[5], &time));
-  if (k->logNeuron == NULL || a[3] < 0 || (size_t)a[3] > k->logRoom) {
+  if (k->log.neuron == NULL || a[3] < 0 || (size_t)a[3] > k->log.room) {
     napi_throw_range_error(env, NULL, "evspike native kernel: stepLog without a log, or past its end");
     return NULL;
   }
   const int32_t spiked = step(k, (const int32_t *)(k->base + a[0]), a[1], a[2]);
   if (spiked < 0) return int32Value(env, -1);
-  if ((size_t)a[3] + (size_t)spiked > k->logRoom) return int32Value(env, -3);
-  appendSorted(k, a[3], spiked, time, k->logNeuron, k->logTime, k->logV, k->logMap);
+  if ((size_t)a[3] + (size_t)spiked > k->log.room) return int32Value(env, -3);
+  appendSorted(k, a[3], spiked, time, &k->log);
   return int32Value(env, spiked);
 }
 
