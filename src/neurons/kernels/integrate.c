@@ -922,6 +922,37 @@ static void appendSorted(const Kernel *k, int32_t first, int32_t spiked, double 
 }
 
 /*
+ * A sample's bins as runBins and poolRunBins take them: the sources (argv[1]), their bin starts
+ * (argv[2]) and the number of bins (argv[3]), the starts ascending within the sources. Returns
+ * 1; 0 with an error thrown (naming `what` and the call `name`); -2, nothing thrown, for a
+ * source that is not below `limit` (not a presynaptic neuron).
+ */
+static int binsArgs(napi_env env, const napi_value *argv, int32_t limit, const char *what, const char *name, const int32_t **sources, const int32_t **binStart, int32_t *T) {
+  size_t ns, nb;
+  char message[160];
+  *sources = typedData(env, argv[1], napi_int32_array, &ns);
+  *binStart = typedData(env, argv[2], napi_int32_array, &nb);
+  if (!*sources || !*binStart) return 0;
+  if (napi_get_value_int32(env, argv[3], T) != napi_ok) {
+    snprintf(message, sizeof message, "%s: %s takes the number of bins", what, name);
+    napi_throw_type_error(env, NULL, message);
+    return 0;
+  }
+  if (*T < 0 || nb < (size_t)*T + 1) {
+    snprintf(message, sizeof message, "%s: %s' arrays are too short", what, name);
+    napi_throw_range_error(env, NULL, message);
+    return 0;
+  }
+  if (!ascendingWithin(*binStart, (size_t)*T, ns)) {
+    snprintf(message, sizeof message, "%s: %s' bin starts are not ascending within the sources", what, name);
+    napi_throw_range_error(env, NULL, message);
+    return 0;
+  }
+  if (*T > 0 && !allBelow(*sources, (size_t)(*binStart)[0], (size_t)(*binStart)[*T], limit)) return -2;
+  return 1;
+}
+
+/*
  * A log's four arrays from argv[0 … 3] (neurons, times, potentials, spiking maps), each at
  * least `positions` long: 1, or 0 with an error thrown (`tooShort` when one is shorter). Its
  * room: a position spikes once in a sample, so the positions fit; more spikes mean a broken
@@ -957,24 +988,13 @@ static napi_value RunBins(napi_env env, napi_callback_info info) {
   napi_value argv[9];
   Kernel *k = handleArgs(env, info, argv, 9, "runBins", "evspike native kernel", "a kernel");
   if (k == NULL) return NULL;
-  size_t ns, nb;
-  const int32_t *sources = typedData(env, argv[1], napi_int32_array, &ns);
-  const int32_t *binStart = typedData(env, argv[2], napi_int32_array, &nb);
-  if (!sources || !binStart) return NULL;
   SpikeLog log;
   if (!logArgs(env, argv + 5, (size_t)k->positions, "evspike native kernel: runBins' arrays are too short", &log)) return NULL;
+  const int32_t *sources, *binStart;
   int32_t T, bin;
-  CHECK(napi_get_value_int32(env, argv[3], &T));
+  const int bins = binsArgs(env, argv, k->sources, "evspike native kernel", "runBins", &sources, &binStart, &T);
+  if (bins <= 0) return bins == 0 ? NULL : int32Value(env, -2);
   CHECK(napi_get_value_int32(env, argv[4], &bin));
-  if (T < 0 || nb < (size_t)T + 1) {
-    napi_throw_range_error(env, NULL, "evspike native kernel: runBins' arrays are too short");
-    return NULL;
-  }
-  if (!ascendingWithin(binStart, (size_t)T, ns)) {
-    napi_throw_range_error(env, NULL, "evspike native kernel: runBins' bin starts are not ascending within the sources");
-    return NULL;
-  }
-  if (T > 0 && !allBelow(sources, (size_t)binStart[0], (size_t)binStart[T], k->sources)) return int32Value(env, -2);
   int32_t count = 0;
   uint32_t serial = (uint32_t)bin;
   for (int32_t t = 0; t < T; t++) {
@@ -1298,25 +1318,18 @@ static napi_value PoolRunBins(napi_env env, napi_callback_info info) {
   napi_value argv[7];
   Pool *p = handleArgs(env, info, argv, 7, "poolRunBins", "evspike native pool", "a pool");
   if (p == NULL) return NULL;
-  size_t ns, nb;
-  const int32_t *sources = typedData(env, argv[1], napi_int32_array, &ns);
-  const int32_t *binStart = typedData(env, argv[2], napi_int32_array, &nb);
-  if (!sources || !binStart) return NULL;
   int32_t T, count;
   uint32_t sample, serial;
-  CHECK(napi_get_value_int32(env, argv[3], &T));
   CHECK(napi_get_value_uint32(env, argv[4], &sample));
   CHECK(napi_get_value_uint32(env, argv[5], &serial));
   CHECK(napi_get_value_int32(env, argv[6], &count));
-  if (T < 0 || nb < (size_t)T + 1 || count < 0 || count > p->neurons) {
+  if (count < 0 || count > p->neurons) {
     napi_throw_range_error(env, NULL, "evspike native pool: poolRunBins' arrays are too short");
     return NULL;
   }
-  if (!ascendingWithin(binStart, (size_t)T, ns)) {
-    napi_throw_range_error(env, NULL, "evspike native pool: poolRunBins' bin starts are not ascending within the sources");
-    return NULL;
-  }
-  if (T > 0 && !allBelow(sources, (size_t)binStart[0], (size_t)binStart[T], p->inNeurons)) return int32Value(env, -2);
+  const int32_t *sources, *binStart;
+  const int bins = binsArgs(env, argv, p->inNeurons, "evspike native pool", "poolRunBins", &sources, &binStart, &T);
+  if (bins <= 0) return bins == 0 ? NULL : int32Value(env, -2);
   const int32_t *restrict start = p->start, *restrict target = p->target;
   uint32_t *restrict fired = p->firedSample, *restrict pendingBin = p->pendingBin;
   int32_t *restrict pending = p->pending, *restrict logNeuron = p->logNeuron;
