@@ -146,6 +146,11 @@ export class ConvLayer implements TrainableLayer {
    */
   private unbounded = false;
   private readonly mask: WinnerMask;
+  /**
+   * Where the kernel learns itself (the native kernel, a rule it implements, the input layer
+   * before): what its stepLearn writes of each bin (winners, learning rate, applications).
+   */
+  private readonly kernelLearns: Float64Array | undefined;
   private readonly winnerOrder: Int32Array;
   private readonly binWinners: Int32Array;
   private readonly presynapticV: Float64Array;
@@ -220,6 +225,26 @@ export class ConvLayer implements TrainableLayer {
     this.binWinners = new Int32Array(this.maps);
     this.presynapticV = new Float64Array(this.tapsPerMap);
     this.learning = createLearningRule(spec.learning, { restV, thresholdV: spec.thresholdV, weightMin: spec.weightMin, weightMax: spec.weightMax, precision: spec.precision });
+    const rule = this.learning.native;
+    const table = source.potentialTable;
+    if (this.logSteps !== undefined && rule !== undefined && table !== undefined) {
+      const state = new Float64Array(3);
+      const { inShape, kernelSize, stride, padding } = spec;
+      this.logSteps.setLearner({
+        weights: this.weights,
+        mapLargest: this.mapLargest,
+        winners: this.winners.neuron,
+        winnerTimes: this.winners.time,
+        state,
+        mapUsed: this.mask.mapUsed,
+        inhibited: this.mask.inhibited,
+        source: table,
+        geometry: [spec.outShape.height, spec.outShape.width, spec.winners, spec.inhibitionRadius, inShape.channels, inShape.height, inShape.width, kernelSize, stride, padding],
+        paddingV: restV,
+        rule,
+      });
+      this.kernelLearns = state;
+    }
   }
 
   /**
@@ -297,8 +322,25 @@ export class ConvLayer implements TrainableLayer {
     }
     if (deferring > 0) this.pending = true;
     // the kernel's step, and the bin's spikes appended to the log: by the kernel where it keeps
-    // the log (the native one), else here
-    const spiked = this.logSteps !== undefined ? this.logSteps.stepLog(this.sourceCount, this.binSerial, first, time) : this.step.step(this.sourceCount, this.binSerial);
+    // the log (the native one), else here; and learning, by the kernel where it learns (no
+    // taps held back from before: those would need integrating under the old weights first)
+    let spiked = -4;
+    const learns = this.kernelLearns;
+    if (learn && learns !== undefined && !this.pending) {
+      const rule = this.learning;
+      // −4: the time is not one of the input's bins, and nothing was done: the step below
+      spiked = this.logSteps!.stepLearn(this.sourceCount, this.binSerial, first, time, rule.learningRate, rule.applications, this.winners.count);
+      if (spiked === -5) throw new EvspikeError(`conv layer ${this.spec.index}: more winners in one sample than maps (the winners' log is off)`);
+      if (spiked >= 0 && learns[0] > 0) {
+        rule.learningRate = learns[1];
+        rule.applications = learns[2];
+        this.winners.count += learns[0];
+        this.mask.count += learns[0];
+        this.boundsStale = true;
+      }
+    }
+    const learned = spiked !== -4;
+    if (!learned) spiked = this.logSteps !== undefined ? this.logSteps.stepLog(this.sourceCount, this.binSerial, first, time) : this.step.step(this.sourceCount, this.binSerial);
     if (spiked === -3) throw new EvspikeError(`conv layer ${this.spec.index}: more spikes in one sample than positions (a position spiked twice)`);
     if (spiked < 0) {
       throw this.overflowError();
@@ -306,7 +348,7 @@ export class ConvLayer implements TrainableLayer {
     this.sourceCount = 0;
     if (this.logSteps === undefined) this.appendSpikes(first, spiked, time);
     log.count = first + spiked;
-    if (learn && log.count > first) this.learnFromBin(first, log.count, time);
+    if (learn && !learned && log.count > first) this.learnFromBin(first, log.count, time);
     // Lateral inhibition and reset (the winner at a position to v_reset, the others to v_rest)
     // need no writes: the position is dead, and potentialAt answers from spikedMap.
     this.counts.spikes = log.count;

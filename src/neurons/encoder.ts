@@ -67,7 +67,8 @@ export function rankOrderEncodeJs(pixels: Uint8Array, timeBins: number, out: Int
  * authors' code accumulates them, so they match it to the last bit.
  */
 export class InputPotential {
-  private readonly ramp: Float64Array;
+  /** The potential at the end of bin t of a pixel that spikes in bin s > t: `ramp[s · timeBins + t]`. */
+  readonly ramp: Float64Array;
 
   constructor(
     readonly timeBins: number,

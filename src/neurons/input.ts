@@ -4,7 +4,7 @@
  * delivers each input spike to it (which records it) before passing it on.
  */
 import { InputPotential } from './encoder.js';
-import type { LayerCounts, RuntimeLayer, SpikeLog } from './layer.js';
+import type { LayerCounts, PotentialTable, RuntimeLayer, SpikeLog } from './layer.js';
 import { createSpikeLog } from './layer.js';
 import type { ResolvedNetwork } from './network.js';
 import type { Shape } from './shape.js';
@@ -15,6 +15,7 @@ export class InputLayer implements RuntimeLayer {
   readonly spikeTime: Int32Array;
   /** The input spikes of the sample, in the order they were scheduled. */
   readonly spikes: SpikeLog;
+  readonly potentialTable: PotentialTable;
   private readonly potential: InputPotential;
 
   constructor(net: ResolvedNetwork) {
@@ -23,6 +24,7 @@ export class InputLayer implements RuntimeLayer {
     this.spikeTime = new Int32Array(n).fill(-1);
     this.spikes = createSpikeLog(n);
     this.potential = new InputPotential(net.timeBins, net.restV, net.resetV);
+    this.potentialTable = { spikeTime: this.spikeTime, ramp: this.potential.ramp, timeBins: net.timeBins, restV: net.restV, resetV: net.resetV };
   }
 
   readonly counts: LayerCounts = { spikes: 0, synapticEvents: 0, fanoutEvents: 0, additions: 0 };

@@ -10,6 +10,22 @@ export interface PresynapticLayer {
   readonly outShape: Shape;
   /** Potential of `neuron` (flat channel·H·W + y·W + x) at the end of bin `time`. */
   potentialAt(neuron: number, time: number): number;
+  /** The same as a table, where the layer has one (the input layer): what the native kernel reads. */
+  readonly potentialTable?: PotentialTable;
+}
+
+/**
+ * The potentials of a layer whose neuron's potential at the end of bin t depends only on its
+ * spike bin s (the input layer, SPEC §2): `restV` without a spike (s = −1), `resetV` from bin s
+ * on, else `ramp[s · timeBins + t]`.
+ */
+export interface PotentialTable {
+  /** Each neuron's spike bin in the current sample, −1 for none. */
+  readonly spikeTime: Int32Array;
+  readonly ramp: Float64Array;
+  readonly timeBins: number;
+  readonly restV: number;
+  readonly resetV: number;
 }
 
 /**

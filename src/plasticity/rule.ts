@@ -25,10 +25,24 @@ export interface LearningState {
   applications: number;
 }
 
+/**
+ * A rule the native kernel implements too, by its parameters: VDSP's, in the order
+ * integrate.c's setLearner takes them (v_rest, θ, w_min, w_max, a_pot, a_dep, η_max, and the
+ * integers float32, adaptive, interval). The kernel then applies it itself, bit-identical to
+ * {@link LearningRule.apply}, which stays the definition.
+ */
+export interface NativeRuleForm {
+  readonly kind: 'vdsp';
+  readonly numbers: readonly number[];
+  readonly integers: readonly number[];
+}
+
 /** A learning rule bound to one layer: its state, and the update of one winner's kernel. */
 export interface LearningRule extends LearningState {
   /** The rule's name, as in its options (`'vdsp'`, `'stdp'`). */
   readonly name: string;
+  /** Its form for the native kernel, where the kernel implements it (VDSP); absent elsewhere. */
+  readonly native?: NativeRuleForm;
   /**
    * Update the kernel of one winner in place, then count the application and advance the
    * learning-rate schedule.

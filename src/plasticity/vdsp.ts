@@ -9,7 +9,7 @@
  * threshold, and the result clipped to [w_min, w_max].
  */
 import { boolean, checkKeys, finiteNumber, integer } from '../util/validate.js';
-import type { LearningRule, LearningRuleKind, RuleContext } from './rule.js';
+import type { LearningRule, LearningRuleKind, NativeRuleForm, RuleContext } from './rule.js';
 
 /** Parameters of the weight update: the rule's factors and what it reads of the layer. */
 export interface VdspRule {
@@ -129,6 +129,7 @@ class Vdsp implements LearningRule {
   readonly name = 'vdsp';
   learningRate: number;
   applications = 0;
+  readonly native: NativeRuleForm;
   private readonly rule: VdspRule;
 
   constructor(
@@ -136,7 +137,13 @@ class Vdsp implements LearningRule {
     context: RuleContext,
   ) {
     this.learningRate = options.learningRate;
-    this.rule = { ...context, potentiationFactor: options.potentiationFactor, depressionFactor: options.depressionFactor };
+    const rule: VdspRule = { ...context, potentiationFactor: options.potentiationFactor, depressionFactor: options.depressionFactor };
+    this.rule = rule;
+    this.native = {
+      kind: 'vdsp',
+      numbers: [rule.restV, rule.thresholdV, rule.weightMin, rule.weightMax, rule.potentiationFactor, rule.depressionFactor, options.learningRateMax],
+      integers: [rule.precision === 'float32' ? 1 : 0, options.adaptiveLearningRate ? 1 : 0, options.learningRateInterval],
+    };
   }
 
   apply(weights: Float64Array, offset: number, presynapticV: Float64Array): void {

@@ -82,6 +82,8 @@ typedef struct {
   /* scratch: the weight (or level) rows of the taps of one bin (or one fold), and candidate bits */
   const void **rows;
   uint64_t *bits;
+  /* the layer's learning, where setLearner gave it (stepLearn) */
+  struct Learner *learner;
 } Kernel;
 
 /* A recorded tap's weight row (the row of its tap index). */
@@ -589,7 +591,10 @@ static int32_t settle(Kernel *k, int32_t pos) {
     } \
   } while (0)
 
+static void freeLearner(struct Learner *L);
+
 static void release(Kernel *k) {
+  freeLearner(k->learner);
   free(k->at);
   free(k->taps);
   free(k->links);
@@ -598,6 +603,8 @@ static void release(Kernel *k) {
   free(k);
 }
 
+static void dropLearnerRefs(napi_env env, Kernel *k);
+
 static void finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   Kernel *k = data;
@@ -605,6 +612,7 @@ static void finalize(napi_env env, void *data, void *hint) {
   for (int i = 0; i < 4; i++) {
     if (k->logRefs[i] != NULL) napi_delete_reference(env, k->logRefs[i]);
   }
+  dropLearnerRefs(env, k);
   release(k);
 }
 
@@ -1051,6 +1059,282 @@ static napi_value StepLog(napi_env env, napi_callback_info info) {
   if (spiked < 0) return int32Value(env, -1);
   if ((size_t)a[3] + (size_t)spiked > k->log.room) return int32Value(env, -3);
   appendSorted(k, a[3], spiked, time, &k->log);
+  return int32Value(env, spiked);
+}
+
+/* ---- A conv layer's learning (conv.ts's learnFromBin, winners.ts, vdsp.ts, input.ts) ---- */
+
+/* The arrays setLearner keeps (references held while the kernel lives). */
+enum { L_WEIGHTS, L_LARGEST, L_WINNERS, L_WINNER_TIMES, L_STATE, L_MAP_USED, L_INHIBITED, L_SPIKE_TIME, L_RAMP, L_ARRAYS };
+
+/*
+ * What stepLearn needs to learn from a bin's spikes as conv.ts's learnFromBin does with VDSP
+ * (vdsp.ts) and a presynaptic input layer (input.ts): the layer's weights W[map][tap], the
+ * largest integration weight per map, its log of winners and winner mask (winners.ts's), the
+ * input layer's spike bin per neuron and its ramp of potentials, the geometry and the rule's
+ * parameters. Those files stay the definition; test/neurons/native-stages.test.ts checks this
+ * against them.
+ */
+typedef struct Learner {
+  napi_ref refs[L_ARRAYS];
+  double *weights, *mapLargest, *winnerTimes, *state, *ramp, *pre;
+  int32_t *winners, *spikeTime, *order;
+  uint8_t *mapUsed, *inhibited;
+  size_t winnerRoom;
+  int32_t height, width, maxWinners, radius, inChannels, inHeight, inWidth, size, stride, padding, timeBins;
+  int32_t float32, adaptive, interval;
+  /* the potential of padding (the conv layer's v_rest), the input's v_rest and v_reset, and the rule's */
+  double paddingV, inputRest, inputReset, restV, thresholdV, weightMin, weightMax, potentiation, depression, learningRateMax;
+} Learner;
+
+static void freeLearner(Learner *L) {
+  if (L == NULL) return;
+  free(L->pre);
+  free(L->order);
+  free(L);
+}
+
+static void dropLearnerRefs(napi_env env, Kernel *k) {
+  if (k->learner == NULL) return;
+  for (int i = 0; i < L_ARRAYS; i++) {
+    if (k->learner->refs[i] != NULL) napi_delete_reference(env, k->learner->refs[i]);
+    k->learner->refs[i] = NULL;
+  }
+}
+
+/* vdspWeight (vdsp.ts): the weight after VDSP, the same float64 operations in the same order. */
+static double vdspWeight(const Learner *L, double w, double p, double rate) {
+  const double soft = (w - L->weightMin) * (L->weightMax - w);
+  double next;
+  if (L->float32) {
+    const double q = (double)(float)p;
+    if (q < L->restV) {
+      next = w + soft * L->potentiation * rate;
+    } else {
+      const double gain = (double)(float)((double)(float)L->depression - (double)(float)(q / (double)(float)L->thresholdV));
+      next = w - soft * gain * rate;
+    }
+  } else if (p < L->restV) {
+    next = w + soft * L->potentiation * rate;
+  } else {
+    next = w - soft * (L->depression - p / L->thresholdV) * rate;
+  }
+  if (next < L->weightMin) return L->weightMin;
+  if (next > L->weightMax) return L->weightMax;
+  return next;
+}
+
+/* The input layer's potential of `neuron` at the end of bin t (InputPotential.at; a spike bin
+ * past the bins, which the engine's checks of the input keep out, reads NaN there as here). */
+static inline double inputPotential(const Learner *L, int32_t neuron, int32_t t) {
+  const int32_t spikeBin = L->spikeTime[neuron];
+  if (spikeBin < 0) return L->inputRest;
+  if (t >= spikeBin) return L->inputReset;
+  return spikeBin < L->timeBins ? L->ramp[(size_t)spikeBin * (size_t)L->timeBins + (size_t)t] : __builtin_nan("");
+}
+
+/*
+ * Learn from the log's spikes [first, end) of bin t: select the winners (winners.ts's
+ * selectWinners, over the layer's mask), append them to the winners' log from `at`, and for
+ * each in order apply VDSP to its map's kernel with the receptive field's input potentials,
+ * advance the learning rate (`rate`, `applications`: nextLearningRate) and refresh the map's
+ * integration weights and largest weight (conv.ts's refreshIntegrationWeights). Returns the
+ * winners, or -1 (nothing changed) when the winners' log has no room for them.
+ */
+static int32_t learnBin(Kernel *k, int32_t first, int32_t end, int32_t t, double *rate, double *applications, int32_t at) {
+  Learner *const L = k->learner;
+  const int32_t positions = k->positions, width = L->width, tpm = k->tpm;
+  const int32_t *const neuron = k->log.neuron;
+  const double *const v = k->log.v;
+  int32_t *const order = L->order;
+  /* the allowed candidates by (V desc, flat asc): an insertion sort, as winners.ts does */
+  int32_t n = 0;
+  for (int32_t idx = first; idx < end; idx++) {
+    const int32_t flat = neuron[idx];
+    const int32_t map = flat / positions;
+    if (L->mapUsed[map] != 0 || L->inhibited[flat - map * positions] != 0) continue;
+    const double x = v[idx];
+    int32_t j = n - 1;
+    for (; j >= 0; j--) {
+      const int32_t o = order[j];
+      if (v[o] > x || (v[o] == x && neuron[o] < flat)) break;
+      order[j + 1] = o;
+    }
+    order[j + 1] = idx;
+    n++;
+  }
+  int32_t winners = 0;
+  for (int32_t i = 0; i < n && winners < L->maxWinners; i++) {
+    const int32_t flat = neuron[order[i]];
+    const int32_t map = flat / positions, pos = flat - map * positions;
+    if (L->mapUsed[map] != 0 || L->inhibited[pos] != 0) continue;
+    if ((size_t)at + (size_t)winners >= L->winnerRoom) return -1;
+    L->mapUsed[map] = 1;
+    const int32_t y = pos / width, x = pos - y * width;
+    const int32_t y1 = y + L->radius < L->height - 1 ? y + L->radius : L->height - 1;
+    const int32_t x1 = x + L->radius < width - 1 ? x + L->radius : width - 1;
+    for (int32_t yy = y - L->radius > 0 ? y - L->radius : 0; yy <= y1; yy++) {
+      for (int32_t xx = x - L->radius > 0 ? x - L->radius : 0; xx <= x1; xx++) L->inhibited[yy * width + xx] = 1;
+    }
+    order[winners++] = flat;
+  }
+  for (int32_t i = 0; i < winners; i++) {
+    const int32_t flat = order[i];
+    const int32_t map = flat / positions, pos = flat - map * positions;
+    const int32_t y0 = (pos / width) * L->stride - L->padding, x0 = (pos % width) * L->stride - L->padding;
+    double *const pre = L->pre;
+    int32_t tap = 0;
+    for (int32_t c = 0; c < L->inChannels; c++) {
+      for (int32_t iy = y0; iy < y0 + L->size; iy++) {
+        for (int32_t ix = x0; ix < x0 + L->size; ix++) {
+          pre[tap++] = iy < 0 || iy >= L->inHeight || ix < 0 || ix >= L->inWidth ? L->paddingV : inputPotential(L, (c * L->inHeight + iy) * L->inWidth + ix, t);
+        }
+      }
+    }
+    double *const w = L->weights + (size_t)map * (size_t)tpm;
+    double largest = -__builtin_inf();
+    for (int32_t j = 0; j < tpm; j++) {
+      w[j] = vdspWeight(L, w[j], pre[j], *rate);
+      const double x = k->round ? (double)(float)w[j] : w[j];
+      k->weights[(size_t)j * (size_t)k->mp + (size_t)map] = x;
+      if (x > largest) largest = x;
+    }
+    L->mapLargest[map] = largest;
+    *applications += 1;
+    if (L->adaptive && (int64_t)*applications % L->interval == 0) *rate = 2 * *rate < L->learningRateMax ? 2 * *rate : L->learningRateMax;
+    L->winners[at + i] = flat;
+    L->winnerTimes[at + i] = t;
+  }
+  return winners;
+}
+
+/*
+ * setLearner(k, weights, mapLargest, winners, winnerTimes, state, mapUsed, inhibited,
+ * spikeTime, ramp, ints, doubles): the layer's learning for stepLearn (see Learner): its
+ * weights (Float64Array, maps × taps), largest integration weight per map (Float64Array), log of
+ * winners (Int32Array, Float64Array), state (Float64Array of 3, which stepLearn writes), winner
+ * mask (Uint8Arrays of maps and positions), the input layer's spike bin per neuron (Int32Array)
+ * and ramp (Float64Array, timeBins²); ints (Int32Array): height, width, winners per bin,
+ * inhibition radius, input channels, height and width, kernel size, stride, padding, time bins,
+ * float32, adaptive learning rate, its interval; doubles (Float64Array): the potential of
+ * padding, the input's v_rest and v_reset, the rule's v_rest, θ, w_min, w_max, a_pot, a_dep and
+ * η_max.
+ */
+static napi_value SetLearner(napi_env env, napi_callback_info info) {
+  napi_value argv[12];
+  Kernel *k = handleArgs(env, info, argv, 12, "setLearner", "evspike native kernel", "a kernel");
+  if (k == NULL) return NULL;
+  static const napi_typedarray_type types[L_ARRAYS] = {napi_float64_array, napi_float64_array, napi_int32_array, napi_float64_array, napi_float64_array, napi_uint8_array, napi_uint8_array, napi_int32_array, napi_float64_array};
+  void *data[L_ARRAYS];
+  size_t length[L_ARRAYS], ni, nd;
+  for (int i = 0; i < L_ARRAYS; i++) {
+    if ((data[i] = typedData(env, argv[i + 1], types[i], &length[i])) == NULL) return NULL;
+  }
+  const int32_t *ints = typedData(env, argv[10], napi_int32_array, &ni);
+  const double *doubles = typedData(env, argv[11], napi_float64_array, &nd);
+  if (ints == NULL || doubles == NULL) return NULL;
+  if (ni < 14 || nd < 10) {
+    napi_throw_range_error(env, NULL, "evspike native kernel: setLearner takes 14 integers and 10 numbers");
+    return NULL;
+  }
+  const int32_t H = ints[0], W = ints[1], C = ints[4], inH = ints[5], inW = ints[6], size = ints[7], T = ints[10];
+  const size_t maps = (size_t)k->maps, positions = (size_t)k->positions;
+  /* every index the learning takes lies in these arrays */
+  const int fits = H > 0 && W > 0 && (size_t)H * (size_t)W == positions && ints[2] >= 0 && ints[3] >= 0 && C > 0 && inH > 0 && inW > 0 && size > 0 &&
+                   (int64_t)C * size * size == k->tpm && ints[8] > 0 && ints[9] >= 0 && T > 0 && T <= 0x8000 && ints[13] > 0 &&
+                   length[L_WEIGHTS] >= maps * (size_t)k->tpm && length[L_LARGEST] >= maps && length[L_WINNERS] >= maps && length[L_WINNER_TIMES] >= maps &&
+                   length[L_STATE] >= 3 && length[L_MAP_USED] >= maps && length[L_INHIBITED] >= positions &&
+                   length[L_SPIKE_TIME] >= (size_t)C * (size_t)inH * (size_t)inW && length[L_RAMP] >= (size_t)T * (size_t)T;
+  if (!fits) {
+    napi_throw_range_error(env, NULL, "evspike native kernel: setLearner's geometry or arrays do not fit the kernel");
+    return NULL;
+  }
+  Learner *L = k->learner;
+  if (L == NULL) {
+    L = calloc(1, sizeof(Learner));
+    if (L == NULL || (L->pre = malloc((size_t)k->tpm * sizeof(double))) == NULL || (L->order = malloc(positions * sizeof(int32_t))) == NULL) {
+      freeLearner(L);
+      napi_throw_error(env, NULL, "evspike native kernel: out of memory");
+      return NULL;
+    }
+    k->learner = L;
+  }
+  dropLearnerRefs(env, k);
+  for (int i = 0; i < L_ARRAYS; i++) CHECK(napi_create_reference(env, argv[i + 1], 1, &L->refs[i]));
+  L->weights = data[L_WEIGHTS];
+  L->mapLargest = data[L_LARGEST];
+  L->winners = data[L_WINNERS];
+  L->winnerTimes = data[L_WINNER_TIMES];
+  L->state = data[L_STATE];
+  L->mapUsed = data[L_MAP_USED];
+  L->inhibited = data[L_INHIBITED];
+  L->spikeTime = data[L_SPIKE_TIME];
+  L->ramp = data[L_RAMP];
+  L->winnerRoom = length[L_WINNERS] < length[L_WINNER_TIMES] ? length[L_WINNERS] : length[L_WINNER_TIMES];
+  L->height = H;
+  L->width = W;
+  L->maxWinners = ints[2];
+  L->radius = ints[3];
+  L->inChannels = C;
+  L->inHeight = inH;
+  L->inWidth = inW;
+  L->size = size;
+  L->stride = ints[8];
+  L->padding = ints[9];
+  L->timeBins = T;
+  L->float32 = ints[11] != 0;
+  L->adaptive = ints[12] != 0;
+  L->interval = ints[13];
+  L->paddingV = doubles[0];
+  L->inputRest = doubles[1];
+  L->inputReset = doubles[2];
+  L->restV = doubles[3];
+  L->thresholdV = doubles[4];
+  L->weightMin = doubles[5];
+  L->weightMax = doubles[6];
+  L->potentiation = doubles[7];
+  L->depression = doubles[8];
+  L->learningRateMax = doubles[9];
+  return NULL;
+}
+
+/*
+ * stepLearn(k, src, n, bin, first, time, rate, applications, winnersAt): stepLog, then the
+ * bin's spikes learned from (see learnBin) with the learning rate and applications so far, the
+ * winners appended to the winners' log from winnersAt; the state array gets the bin's winners,
+ * the learning rate and the applications after them. Returns as stepLog does; -4 (nothing
+ * done) where `time` is not a bin of the input (0 … timeBins − 1) or no learner was set; -5 when the winners' log has no room (its
+ * count is off: a broken caller; the bin's spikes are logged, nothing learned).
+ */
+static napi_value StepLearn(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  Kernel *k = handleArgs(env, info, argv, 9, "stepLearn", "evspike native kernel", "a kernel");
+  if (k == NULL) return NULL;
+  int32_t a[4], at;
+  double time, rate, applications;
+  for (int i = 0; i < 4; i++) CHECK(napi_get_value_int32(env, argv[i + 1], &a[i]));
+  CHECK(napi_get_value_double(env, argv[5], &time));
+  CHECK(napi_get_value_double(env, argv[6], &rate));
+  CHECK(napi_get_value_double(env, argv[7], &applications));
+  CHECK(napi_get_value_int32(env, argv[8], &at));
+  if (k->log.neuron == NULL || a[3] < 0 || (size_t)a[3] > k->log.room || at < 0) {
+    napi_throw_range_error(env, NULL, "evspike native kernel: stepLearn without a log, or past its end");
+    return NULL;
+  }
+  const Learner *L = k->learner;
+  if (L == NULL || !(time >= 0 && time < L->timeBins && time == (double)(int32_t)time)) return int32Value(env, -4);
+  const int32_t spiked = step(k, (const int32_t *)(k->base + a[0]), a[1], a[2]);
+  if (spiked < 0) return int32Value(env, -1);
+  if ((size_t)a[3] + (size_t)spiked > k->log.room) return int32Value(env, -3);
+  appendSorted(k, a[3], spiked, time, &k->log);
+  int32_t winners = 0;
+  if (spiked > 0) {
+    winners = learnBin(k, a[3], a[3] + spiked, (int32_t)time, &rate, &applications, at);
+    if (winners < 0) return int32Value(env, -5);
+  }
+  L->state[0] = winners;
+  L->state[1] = rate;
+  L->state[2] = applications;
   return int32Value(env, spiked);
 }
 
@@ -1604,7 +1888,7 @@ NAPI_MODULE_INIT() {
     napi_callback fn;
   } fns[] = {
       {"simd", Simd},           {"alignment", Alignment}, {"create", Create},       {"svmPass", SvmPass}, {"shuffleActive", ShuffleActive}, {"readoutScores", ReadoutScores},       {"step", Step},           {"beginSample", BeginSample},         {"settle", Settle},
-      {"settleAll", SettleAll}, {"setMaxDeferred", SetMaxDeferred}, {"setCandidateSum", SetCandidateSum}, {"forgetBounds", ForgetBounds}, {"runBins", RunBins}, {"setLog", SetLog}, {"stepLog", StepLog},
+      {"settleAll", SettleAll}, {"setMaxDeferred", SetMaxDeferred}, {"setCandidateSum", SetCandidateSum}, {"forgetBounds", ForgetBounds}, {"runBins", RunBins}, {"setLog", SetLog}, {"stepLog", StepLog}, {"setLearner", SetLearner}, {"stepLearn", StepLearn},
       {"poolCreate", PoolCreate}, {"poolRunBins", PoolRunBins}, {"rankOrderEncode", RankOrderEncode}, {"inputSample", InputSample},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

@@ -33,7 +33,8 @@
  */
 import { createRequire } from 'node:module';
 import { KernelUnavailableError, OptionError } from '../../errors.js';
-import type { Connectivity } from '../layer.js';
+import type { NativeRuleForm } from '../../plasticity/rule.js';
+import type { Connectivity, PotentialTable } from '../layer.js';
 import { WASM_BASE64 } from './integrate.wasm.js';
 
 /** The implementations of the kernel, fastest first; all give identical results. */
@@ -139,6 +140,41 @@ export interface LogSteps {
    * number of spikes; −1 as step does; −3 for more than the log holds (a broken kernel).
    */
   stepLog(n: number, bin: number, first: number, time: number): number;
+  /** The layer's learning, kept by the kernel for {@link stepLearn}. */
+  setLearner(learner: KernelLearner): void;
+  /**
+   * {@link stepLog}, then the bin's spikes learned from as ConvLayer's learnFromBin does with
+   * the learner's rule (winners selected over its mask, appended to its winners' log from
+   * `winnersAt`, the rule applied to each winner's kernel from the input's potentials, the
+   * integration weights and largest weights of their maps refreshed), from the learning rate
+   * and applications given; the learner's `state` gets the bin's winners, the learning rate and
+   * the applications after them. Returns as stepLog does; −4 (nothing done) where `time` is not
+   * one of the input's bins; −5 when the winners' log has no room (nothing learned).
+   */
+  stepLearn(n: number, bin: number, first: number, time: number, learningRate: number, applications: number, winnersAt: number): number;
+}
+
+/** What a kernel's learning reads and writes (see {@link LogSteps.setLearner}). */
+export interface KernelLearner {
+  /** The layer's weights W[map][tap], which the rule changes. */
+  readonly weights: Float64Array;
+  /** The largest integration weight of each map, written for the maps that change. */
+  readonly mapLargest: Float64Array;
+  /** The layer's log of winners (each at least as long as the maps). */
+  readonly winners: Int32Array;
+  readonly winnerTimes: Float64Array;
+  /** Written by each stepLearn: the bin's winners, the learning rate and the applications after them. */
+  readonly state: Float64Array;
+  /** The layer's winner mask (winners.ts's WinnerMask). */
+  readonly mapUsed: Uint8Array;
+  readonly inhibited: Uint8Array;
+  /** The presynaptic layer's potentials (the input layer's). */
+  readonly source: PotentialTable;
+  /** Height and width of the layer, winners per bin, inhibition radius, input channels, height and width, kernel size, stride, padding. */
+  readonly geometry: readonly number[];
+  /** The potential the receptive field reads in the padding. */
+  readonly paddingV: number;
+  readonly rule: NativeRuleForm;
 }
 
 /**
@@ -643,6 +679,8 @@ export interface NativeKernelModule {
   runBins(k: object, sources: Int32Array, binStart: Int32Array, timeBins: number, bin: number, neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array): number;
   setLog(k: object, neuron: Int32Array, time: Float64Array, spikeV: Float64Array, spikedMap: Int32Array): void;
   stepLog(k: object, src: number, n: number, bin: number, first: number, time: number): number;
+  setLearner(k: object, weights: Float64Array, mapLargest: Float64Array, winners: Int32Array, winnerTimes: Float64Array, state: Float64Array, mapUsed: Uint8Array, inhibited: Uint8Array, spikeTime: Int32Array, ramp: Float64Array, ints: Int32Array, doubles: Float64Array): void;
+  stepLearn(k: object, src: number, n: number, bin: number, first: number, time: number, learningRate: number, applications: number, winnersAt: number): number;
   /** encoder.ts's rankOrderEncode (see there): the number of spikes. `simd` caps the vectors ({@link SIMD_LEVEL}; tests narrow it). */
   rankOrderEncode(pixels: Uint8Array, timeBins: number, out: Int32Array, simd: number): number;
   /**
@@ -822,6 +860,17 @@ class NativeCalls implements KernelCalls {
   stepLog(src: number, n: number, bin: number, first: number, time: number): number {
     return this.native.stepLog(this.k, src, n, bin, first, time);
   }
+  setLearner(l: KernelLearner): void {
+    const { source, rule } = l;
+    // the order integrate.c's setLearner reads them in
+    const ints = Int32Array.from([...l.geometry, source.timeBins, ...rule.integers]);
+    const [restV, thresholdV, weightMin, weightMax, potentiation, depression, learningRateMax] = rule.numbers;
+    const doubles = Float64Array.from([l.paddingV, source.restV, source.resetV, restV, thresholdV, weightMin, weightMax, potentiation, depression, learningRateMax]);
+    this.native.setLearner(this.k, l.weights, l.mapLargest, l.winners, l.winnerTimes, l.state, l.mapUsed, l.inhibited, source.spikeTime, source.ramp, ints, doubles);
+  }
+  stepLearn(src: number, n: number, bin: number, first: number, time: number, learningRate: number, applications: number, winnersAt: number): number {
+    return this.native.stepLearn(this.k, src, n, bin, first, time, learningRate, applications, winnersAt);
+  }
 }
 
 /** The native kernel's {@link LogSteps}, its sources at `sourcesAt` in the memory. */
@@ -835,6 +884,12 @@ class NativeLogSteps implements LogSteps {
   }
   stepLog(n: number, bin: number, first: number, time: number): number {
     return this.calls.stepLog(this.sourcesAt, n, bin | 0, first, time);
+  }
+  setLearner(learner: KernelLearner): void {
+    this.calls.setLearner(learner);
+  }
+  stepLearn(n: number, bin: number, first: number, time: number, learningRate: number, applications: number, winnersAt: number): number {
+    return this.calls.stepLearn(this.sourcesAt, n, bin | 0, first, time, learningRate, applications, winnersAt);
   }
 }
 
