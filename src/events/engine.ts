@@ -111,6 +111,9 @@ export class Engine {
       const layer = kind.create(spec, { source, restV: network.restV, resetV: network.resetV, weights, kernel: options.kernel ?? 'auto', skipping: options.skipping ?? true });
       const state = weights === undefined ? undefined : options.learning?.[trainableIndex - 1];
       if (state !== undefined && isTrainable(layer)) {
+        const at = `learning[${trainableIndex - 1}]`;
+        if (!(Number.isFinite(state.learningRate) && state.learningRate >= 0)) throw new OptionError(`${at}.learningRate`, state.learningRate, 'a finite number ≥ 0');
+        if (!(Number.isSafeInteger(state.applications) && state.applications >= 0)) throw new OptionError(`${at}.applications`, state.applications, 'a whole number ≥ 0');
         layer.learning.learningRate = state.learningRate;
         layer.learning.applications = state.applications;
       }

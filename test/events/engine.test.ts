@@ -116,5 +116,16 @@ describe('engine', () => {
     expect([restored.convLayers[0].learning.learningRate, restored.convLayers[0].learning.applications]).toEqual([0.04, 1234]);
     const fresh = new Engine(net, { weights });
     expect([fresh.convLayers[0].learning.learningRate, fresh.convLayers[0].learning.applications]).toEqual([0.01, 0]);
+    // a state no run could have reached is refused, naming the field
+    for (const [state, message] of [
+      [{ learningRate: Number.NaN, applications: 0 }, /learning\[0\]\.learningRate: expected a finite number ≥ 0, got NaN/],
+      [{ learningRate: -0.01, applications: 0 }, /learning\[0\]\.learningRate: expected a finite number ≥ 0/],
+      [{ learningRate: Number.POSITIVE_INFINITY, applications: 0 }, /learning\[0\]\.learningRate/],
+      [{ learningRate: 0.01, applications: 2.5 }, /learning\[0\]\.applications: expected a whole number ≥ 0, got 2\.5/],
+      [{ learningRate: 0.01, applications: -1 }, /learning\[0\]\.applications/],
+      [{ learningRate: 0.01, applications: 1e300 }, /learning\[0\]\.applications/],
+    ] as const) {
+      expect(() => new Engine(net, { weights, learning: [state] })).toThrow(message);
+    }
   });
 });

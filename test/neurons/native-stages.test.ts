@@ -140,6 +140,31 @@ describe.skipIf(native === null)('native stages of a sample', () => {
     expect(kernelLearned).toBeGreaterThanOrEqual(90);
   });
 
+  it('learns from any learning state the engine takes as the JavaScript rule does: a doubling at the first winner, rates at and past the cap, -0, the largest count', () => {
+    const states = fc.constantFrom(
+      { learningRate: 0.05, applications: 4 },
+      { learningRate: 0.3, applications: 0 },
+      { learningRate: -0, applications: 2 },
+      { learningRate: 0, applications: 0 },
+      { learningRate: 2, applications: 9 },
+      { learningRate: 0.01, applications: 2 ** 53 - 1 },
+      { learningRate: 0.01, applications: 2 ** 53 - 2 },
+    );
+    fc.assert(
+      fc.property(networkCase, states, ({ net, weights, inputs }, state) => {
+        const learning = net.layers.filter((l) => l.kind === 'conv').map(() => state);
+        const ours = new Engine(net, { weights, learning, kernel: 'native' });
+        const theirs = new Engine(net, { weights, learning, kernel: 'js' });
+        for (const input of inputs) {
+          ours.runSample(input, { learnLayer: 1 });
+          theirs.runSample(input, { learnLayer: 1 });
+          expect(learned(ours.convLayers[0])).toEqual(learned(theirs.convLayers[0]));
+        }
+      }),
+      { seed: 144, numRuns: 200 },
+    );
+  });
+
   it("learns the paper's network on MNIST as the JavaScript rule does, bit for bit", () => {
     const scenario = loadScenario('mnist-vdsp');
     const net = scenario.network;

@@ -1124,6 +1124,13 @@ static double vdspWeight(const Learner *L, double w, double p, double rate) {
   return next;
 }
 
+/* Math.min(a, b): NaN where either is, -0 below +0. */
+static inline double jsMin(double a, double b) {
+  if (a != a || b != b) return a + b;
+  if (a == b) return __builtin_signbit(a) ? a : b;
+  return a < b ? a : b;
+}
+
 /* The input layer's potential of `neuron` at the end of bin t (InputPotential.at; a spike bin
  * past the bins, which the engine's checks of the input keep out, reads NaN there as here). */
 static inline double inputPotential(const Learner *L, int32_t neuron, int32_t t) {
@@ -1201,7 +1208,8 @@ static int32_t learnBin(Kernel *k, int32_t first, int32_t end, int32_t t, double
     }
     L->mapLargest[map] = largest;
     *applications += 1;
-    if (L->adaptive && (int64_t)*applications % L->interval == 0) *rate = 2 * *rate < L->learningRateMax ? 2 * *rate : L->learningRateMax;
+    /* JavaScript's % and Math.min, for any count and rate a caller gives (NaN and -0 included) */
+    if (L->adaptive && __builtin_fmod(*applications, (double)L->interval) == 0) *rate = jsMin(2 * *rate, L->learningRateMax);
     L->winners[at + i] = flat;
     L->winnerTimes[at + i] = t;
   }
