@@ -101,6 +101,8 @@ export class Engine {
         const given = options.weights?.[trainableIndex++];
         if (given !== undefined) {
           weights = Float64Array.from(given);
+          const bad = weights.findIndex((w) => !Number.isFinite(w));
+          if (bad >= 0) throw new OptionError(`weights[${trainableIndex - 1}][${bad}]`, weights[bad], 'a finite number');
         } else if (options.random !== undefined) {
           weights = kind.initialWeights(spec, options.random.derive('weights', i));
         } else {

@@ -256,6 +256,9 @@ export class ConvLayer implements TrainableLayer {
     if (weights.length !== this.weights.length) {
       throw new RangeError(`conv layer ${this.spec.index}: expected ${this.weights.length} weights, got ${weights.length}`);
     }
+    for (let i = 0; i < weights.length; i++) {
+      if (!Number.isFinite(weights[i])) throw new RangeError(`conv layer ${this.spec.index}: weight ${i} is ${weights[i]}, not a finite number`);
+    }
     // taps already received were received under the old weights
     this.step.settleAll();
     this.unbounded = true;

@@ -127,5 +127,12 @@ describe('engine', () => {
     ] as const) {
       expect(() => new Engine(net, { weights, learning: [state] })).toThrow(message);
     }
+    // and so are weights that are not numbers, given or set
+    const broken = Float64Array.from(weights[0]);
+    broken[7] = Number.NaN;
+    expect(() => new Engine(net, { weights: [broken] })).toThrow(/weights\[0\]\[7\]: expected a finite number, got NaN/);
+    broken[7] = Number.POSITIVE_INFINITY;
+    expect(() => restored.convLayers[0].setWeights(broken)).toThrow(/conv layer 1: weight 7 is Infinity, not a finite number/);
+    expect(restored.convLayers[0].weights[7]).toBe(0.5);
   });
 });
