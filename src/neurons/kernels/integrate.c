@@ -1370,6 +1370,18 @@ static int32_t nonZeroScalar(const uint8_t *pixels, int32_t n, int32_t *nz) {
   return k;
 }
 
+/* The counting sort's ranks: each intensity's count (brightest first) replaced by the rank of
+ * its first pixel; returns the pixels counted. */
+static int32_t firstRanks(int32_t *counts) {
+  int32_t rank = 0;
+  for (int k = 0; k < 256; k++) {
+    const int32_t c = counts[k];
+    counts[k] = rank;
+    rank += c;
+  }
+  return rank;
+}
+
 /* The images this encodes with its list of non-zero pixels on the stack; larger ones take the loop without. */
 #define ENCODE_STACK 16384
 
@@ -1397,12 +1409,7 @@ static napi_value RankOrderEncode(napi_env env, napi_callback_info info) {
   int32_t counts[257] = {0};
   if (n > ENCODE_STACK) {
     for (int32_t i = 0; i < n; i++) counts[256 - pixels[i]]++;
-    int32_t rank = 0;
-    for (int k = 0; k < 256; k++) {
-      const int32_t c = counts[k];
-      counts[k] = rank;
-      rank += c;
-    }
+    const int32_t rank = firstRanks(counts);
     const double binWidth = (double)rank / (double)(T - 1);
     for (int32_t i = 0; i < n; i++) out[i] = pixels[i] == 0 ? -1 : (int32_t)__builtin_ceil((double)counts[256 - pixels[i]]++ / binWidth);
     return int32Value(env, rank);
@@ -1415,12 +1422,7 @@ static napi_value RankOrderEncode(napi_env env, napi_callback_info info) {
   const int32_t spikes = nonZeroScalar(pixels, n, nz);
 #endif
   for (int32_t k = 0; k < spikes; k++) counts[256 - pixels[nz[k]]]++;
-  int32_t rank = 0;
-  for (int k = 0; k < 256; k++) {
-    const int32_t c = counts[k];
-    counts[k] = rank;
-    rank += c;
-  }
+  firstRanks(counts);
   const double binWidth = (double)spikes / (double)(T - 1);
   memset(out, 0xff, (size_t)n * sizeof(int32_t)); /* −1: no spike */
   for (int32_t k = 0; k < spikes; k++) {
